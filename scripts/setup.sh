@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs the Debian packages coscope needs to build, test and debug, and
+# only the ones that are missing. Safe to run again; never asks a question.
+#
+#   scripts/setup.sh            # install what is missing
+#   scripts/setup.sh --check    # only report what is missing (exit 1 if any)
+set -euo pipefail
+
+# One package per line; add new dependencies here.
+PACKAGES=(
+  # toolchain
+  build-essential
+  g++
+  cmake
+  pkg-config
+  python3
+  gdb
+  clang-format
+  # libraries the runtime links
+  libboost-context-dev
+  libspdlog-dev
+  libfmt-dev
+  # tests and benchmarks
+  libgtest-dev
+  libgmock-dev
+  googletest
+  libbenchmark-dev
+)
+
+check_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+is_installed() {
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+  [[ "$status" == "install ok installed" ]]
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "setup.sh: dpkg-query not found; this script supports Debian/Ubuntu only." >&2
+  echo "setup.sh: install these packages (or their equivalents) by hand: ${PACKAGES[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup.sh: all dependencies present"
+  exit 0
+fi
+
+if [[ $check_only -eq 1 ]]; then
+  echo "setup.sh: missing: ${missing[*]}"
+  exit 1
+fi
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo -n)
+  else
+    echo "setup.sh: missing packages (${missing[*]}) and not root, no sudo: install them as root" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o Dpkg::Use-Pty=0 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update &&
+       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install \
+         --no-install-recommends "${missing[@]}"; } </dev/null >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup.sh: apt-get failed while installing: ${missing[*]}" >&2
+  exit 1
+fi
+echo "setup.sh: installed ${missing[*]}"
