@@ -1,0 +1,58 @@
+// Step 1, the counter-example: a blocking call that is NOT hooked.
+//
+// Two coroutines on one thread. The first reads a number with std::cin; the
+// second only prints a greeting. std::cin ends in a plain read(0, ...) on
+// standard input, which no coroutine runtime turns into a coroutine switch, so
+// the whole thread blocks in that read: however long you wait before typing
+// 3, "Hello, coscope!" is printed only after "i = 3".
+//
+//   $ build/examples/step1_cin            # type a number, press Enter
+//   $ (sleep 1; echo 3) | build/examples/step1_cin
+//
+// Every line starts with the milliseconds since the program started.
+#include <coscope/coscope.h>
+
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <iostream>
+
+namespace {
+
+const auto g_start = std::chrono::steady_clock::now();
+
+// printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
+void tprintf(const char* fmt, ...) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - g_start)
+                .count();
+  std::printf("[%5lld ms] ", static_cast<long long>(ms));
+  va_list ap;
+  va_start(ap, fmt);
+  std::vprintf(fmt, ap);
+  va_end(ap);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main() {
+  go [] {
+    tprintf("coroutine 1: waiting for a number on stdin (std::cin >> i)\n");
+    int i = 0;
+    if (std::cin >> i) {
+      tprintf("i = %d\n", i);
+    } else {
+      tprintf("coroutine 1: no number on stdin\n");
+    }
+  };
+
+  go [] {
+    tprintf("Hello, coscope!\n");
+  };
+
+  tprintf("main: two coroutines spawned, running them on this thread\n");
+  co_sched.RunUntilNoTask();
+  tprintf("main: no task left\n");
+  return 0;
+}
