@@ -209,10 +209,20 @@ class Channel {
   }
   bool empty() const noexcept { return size() == 0; }
   std::size_t capacity() const noexcept { return capacity_; }
+  /// Tasks and threads blocked in a send / a receive now.
+  std::size_t waiting_senders() const noexcept { return locked_count(senders_); }
+  std::size_t waiting_receivers() const noexcept { return locked_count(receivers_); }
 
  private:
   enum class Status { ok, closed, timeout };
   using Waiter = detail::ChannelWaiter<T>;
+
+  std::size_t locked_count(const detail::WaitList& list) const noexcept {
+    lock_.lock();
+    std::size_t n = list.count;
+    lock_.unlock();
+    return n;
+  }
 
   static Waiter* as_waiter(detail::Waiter* w) noexcept { return static_cast<Waiter*>(w); }
 
