@@ -55,7 +55,7 @@ inline std::string WorkerCountName(const ::testing::TestParamInfo<std::size_t>& 
 
 }  // namespace coscope_test
 
-#define COSCOPE_INSTANTIATE_WORKER_COUNTS(Suite)                                           \
-  INSTANTIATE_TEST_SUITE_P(Workers, Suite, ::testing::Values(std::size_t{1}, std::size_t{2}, \
-                                                             std::size_t{4}),                \
+#define COSCOPE_INSTANTIATE_WORKER_COUNTS(Suite)                                              \
+  INSTANTIATE_TEST_SUITE_P(Workers, Suite,                                                    \
+                           ::testing::Values(std::size_t{1}, std::size_t{2}, std::size_t{4}), \
                            ::coscope_test::WorkerCountName)

@@ -13,6 +13,9 @@
 #include <memory>
 
 namespace co {
+namespace detail {
+class SchedulerCore;
+}
 
 /// How ready tasks are spread over processers.
 enum class SchedulingPolicyKind {
@@ -57,11 +60,11 @@ class Scheduler {
   /// Processers of the current run (0 when neither running nor in RunUntilNoTask).
   std::size_t WorkerCount() const noexcept;
 
-  struct Impl;
-  Impl* impl() const noexcept { return impl_.get(); }
+  /// The runtime's side of this scheduler (not part of the API).
+  detail::SchedulerCore* core() const noexcept { return core_.get(); }
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<detail::SchedulerCore> core_;
 };
 
 }  // namespace co

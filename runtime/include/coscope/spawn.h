@@ -25,9 +25,9 @@ using TaskId = std::uint64_t;
 
 /// Options for spawn(). Every field has a usable default.
 struct SpawnOptions {
-  std::string_view name{};          ///< shown by tracing and gdb; truncated to 31 bytes
-  std::size_t stack_size = 0;       ///< 0: the default (see set_default_stack_size)
-  Scheduler* scheduler = nullptr;   ///< nullptr: the default scheduler, co_sched
+  std::string_view name{};         ///< shown by tracing and gdb; truncated to 31 bytes
+  std::size_t stack_size = 0;      ///< 0: the default (see set_default_stack_size)
+  Scheduler* scheduler = nullptr;  ///< nullptr: the default scheduler, co_sched
 };
 
 /// Default stack size for tasks spawned without one (initially 128 KiB).
@@ -51,8 +51,8 @@ Task* allocate_task(std::size_t size, std::size_t align, void** storage);
 /// Releases a task from allocate_task() whose closure was never constructed.
 void abandon_task(Task* task) noexcept;
 /// Completes the task and makes it runnable on its scheduler.
-TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& options,
-                   const char* file, int line);
+TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& options, const char* file,
+                   int line);
 
 template <class F>
 struct ClosureFor {

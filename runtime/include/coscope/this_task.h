@@ -36,6 +36,8 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 }  // namespace this_task
 
 /// Sleeps `ms` milliseconds, as libgo's co_sleep.
-inline void co_sleep(std::int64_t ms) { this_task::sleep_for(std::chrono::milliseconds(ms)); }
+inline void co_sleep(std::int64_t ms) {
+  this_task::sleep_for(std::chrono::milliseconds(ms));
+}
 
 }  // namespace co

@@ -1,0 +1,142 @@
+// The one private wrapper around Boost.Context (its fcontext layer: the
+// cheapest switch it offers, and it leaves stack management to us).
+//
+// Each switch hands over the other side's fcontext: the processer keeps the
+// task's in Task::context, the task keeps the processer's in
+// Processer::return_context. Sanitizers are told about every stack change.
+#include "context.h"
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include "processer.h"
+#include "task.h"
+
+#if defined(COSCOPE_WITH_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(COSCOPE_WITH_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace co {
+namespace detail {
+namespace {
+
+namespace bctx = boost::context::detail;
+
+TaskEntry g_entry = nullptr;
+
+// --- sanitizer bookkeeping -------------------------------------------------
+#if defined(COSCOPE_WITH_ASAN)
+// The thread stack of the processer, learned at the first switch.
+thread_local const void* t_thread_stack_bottom = nullptr;
+thread_local std::size_t t_thread_stack_size = 0;
+#endif
+
+inline void before_switch_to_task([[maybe_unused]] Task* task, [[maybe_unused]] void** fake) {
+#if defined(COSCOPE_WITH_ASAN)
+  __sanitizer_start_switch_fiber(fake, task->stack.base, task->stack.size);
+#endif
+#if defined(COSCOPE_WITH_TSAN)
+  __tsan_switch_to_fiber(task->tsan_fiber, 0);
+#endif
+}
+
+inline void after_switch_back_to_thread([[maybe_unused]] void* fake) {
+#if defined(COSCOPE_WITH_ASAN)
+  __sanitizer_finish_switch_fiber(fake, &t_thread_stack_bottom, &t_thread_stack_size);
+#endif
+}
+
+inline void before_switch_to_thread([[maybe_unused]] void** fake,
+                                    [[maybe_unused]] Processer* processer) {
+#if defined(COSCOPE_WITH_ASAN)
+  __sanitizer_start_switch_fiber(fake, t_thread_stack_bottom, t_thread_stack_size);
+#endif
+#if defined(COSCOPE_WITH_TSAN)
+  __tsan_switch_to_fiber(processer->tsan_fiber, 0);
+#endif
+}
+
+inline void after_switch_to_task([[maybe_unused]] void* fake) {
+#if defined(COSCOPE_WITH_ASAN)
+  const void* bottom;
+  std::size_t size;
+  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+#endif
+}
+
+// Records where the task stops, for debuggers (see SavedRegisters).
+__attribute__((always_inline)) inline void save_registers(Task* task) {
+#if defined(__x86_64__)
+  __asm__ volatile(
+      "leaq 1f(%%rip), %%rax\n\t"
+      "movq %%rax, 0(%0)\n\t"
+      "movq %%rsp, 8(%0)\n\t"
+      "movq %%rbp, 16(%0)\n\t"
+      "movq %%rbx, 24(%0)\n\t"
+      "movq %%r12, 32(%0)\n\t"
+      "movq %%r13, 40(%0)\n\t"
+      "movq %%r14, 48(%0)\n\t"
+      "movq %%r15, 56(%0)\n\t"
+      "1:\n\t"
+      :
+      : "r"(&task->saved)
+      : "rax", "memory");
+#else
+  (void)task;
+#endif
+}
+
+void task_trampoline(bctx::transfer_t from) {
+  Task* task = static_cast<Task*>(from.data);
+  after_switch_to_task(nullptr);
+  task->processer->return_context = from.fctx;
+  g_entry(task);
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+void context_start(Task* task, TaskEntry entry) noexcept {
+  g_entry = entry;
+  char* top = static_cast<char*>(task->stack.base) + task->stack.size;
+  task->context = bctx::make_fcontext(top, task->stack.size, &task_trampoline);
+#if defined(COSCOPE_WITH_TSAN)
+  task->tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void context_resume(Task* task) noexcept {
+  [[maybe_unused]] void* fake = nullptr;
+  before_switch_to_task(task, &fake);
+  bctx::transfer_t back = bctx::jump_fcontext(task->context, task);
+  after_switch_back_to_thread(fake);
+  task->context = back.fctx;  // nullptr-free: a finished task's is never resumed
+}
+
+__attribute__((noinline)) void context_suspend(Task* task) noexcept {
+  Processer* processer = task->processer;
+  [[maybe_unused]] void* fake = nullptr;
+  save_registers(task);
+  before_switch_to_thread(&fake, processer);
+  bctx::transfer_t from = bctx::jump_fcontext(processer->return_context, nullptr);
+  after_switch_to_task(fake);
+  // Possibly another processer (and thread) resumed us.
+  task->processer->return_context = from.fctx;
+  task->saved.pc = 0;
+}
+
+void context_finish(Task* task) noexcept {
+  Processer* processer = task->processer;
+#if defined(COSCOPE_WITH_ASAN)
+  before_switch_to_thread(nullptr, processer);  // nullptr: this stack dies
+#elif defined(COSCOPE_WITH_TSAN)
+  before_switch_to_thread(nullptr, processer);
+#endif
+  bctx::jump_fcontext(processer->return_context, nullptr);
+  __builtin_unreachable();
+}
+
+}  // namespace detail
+}  // namespace co

@@ -1,0 +1,34 @@
+// Context: switching between a Processer's thread stack and a task's stack.
+//
+// The only file that knows Boost.Context is context.cpp. The rest of the
+// runtime sees three operations:
+//   start  - prepare a fresh task to run `entry(task)` on its stack;
+//   resume - from the processer, run the task until it switches out;
+//   suspend/finish - from the task, switch back to the processer that resumed it.
+// While a task is switched out, Task::saved holds its registers in our own
+// documented layout (task.h) so debuggers never parse Boost's private frame.
+#pragma once
+
+namespace co {
+namespace detail {
+
+struct Task;
+
+/// Runs on the task's stack; must not return (finish it with context_finish).
+using TaskEntry = void (*)(Task* task);
+
+/// Builds the initial context on task->stack. `entry` runs at the first resume.
+void context_start(Task* task, TaskEntry entry) noexcept;
+
+/// Processer side: switch into `task` (started or suspended). Returns when the
+/// task suspends or finishes.
+void context_resume(Task* task) noexcept;
+
+/// Task side: switch back to the processer. Returns when resumed again.
+void context_suspend(Task* task) noexcept;
+
+/// Task side, last act of a task: switch back for good.
+[[noreturn]] void context_finish(Task* task) noexcept;
+
+}  // namespace detail
+}  // namespace co

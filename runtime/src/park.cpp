@@ -1,0 +1,122 @@
+// Parking and waking (coscope/detail/park.h), with the wait_word protocol.
+//
+// Task::wait_word = (epoch << 2) | phase. Each park gets a new epoch.
+//
+//   phase 1 "parking"  set by prepare_park(), on the task's stack; the task
+//                      may still be running towards its SwapOut.
+//   phase 2 "parked"   set by the Processer after SwapOut returned.
+//   phase 0 "woken"    a waker claimed the park (CAS from 1 or 2).
+//   phase 3 "timed out" the task's timer claimed it.
+//
+// Exactly one claim succeeds per epoch. A claim from phase 2 makes the waker
+// the task's owner: it marks it runnable and queues it. A claim from phase 1
+// only flips the word: the Processer's CAS 1 -> 2 then fails and it queues
+// the task itself once the task is off its stack, so no task is ever resumed
+// by two threads. Stale tickets (earlier epochs) never match.
+#include "coscope/detail/park.h"
+
+#include <time.h>
+
+#include "processer.h"
+#include "scheduler_core.h"
+#include "task.h"
+
+namespace co {
+namespace detail {
+namespace {
+
+constexpr std::uint64_t kPhaseMask = 3;
+constexpr std::uint64_t kParking = 1;
+constexpr std::uint64_t kParked = 2;
+constexpr std::uint64_t kWoken = 0;
+constexpr std::uint64_t kTimedOut = 3;
+
+// Claims the park; true for the single winner. `by` is kWoken or kTimedOut.
+bool claim(WaitTicket ticket, std::uint64_t by) noexcept {
+  Task* tk = ticket.task;
+  std::uint64_t w = tk->wait_word.load(std::memory_order_acquire);
+  for (;;) {
+    if ((w >> 2) != ticket.epoch) return false;
+    std::uint64_t phase = w & kPhaseMask;
+    if (phase != kParking && phase != kParked) return false;
+    if (tk->wait_word.compare_exchange_weak(w, (ticket.epoch << 2) | by, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+      if (phase == kParked) {
+        // Off CPU and now ours: make it runnable.
+        tk->state = TaskState::runnable;
+        tk->scheduler->MakeReady(tk, ReadyReason::woken);
+      }
+      return true;
+    }
+  }
+}
+
+}  // namespace
+
+std::int64_t now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Task* current_task() noexcept {
+  Processer* p = Processer::Current();
+  return p != nullptr ? p->current : nullptr;
+}
+
+WaitTicket prepare_park() noexcept {
+  Task* tk = current_task();
+  std::uint64_t epoch = (tk->wait_word.load(std::memory_order_relaxed) >> 2) + 1;
+  tk->wait_word.store((epoch << 2) | kParking, std::memory_order_release);
+  tk->wait_deadline_ns = 0;
+  return WaitTicket{tk, epoch};
+}
+
+void arm_timer(WaitTicket ticket, std::int64_t deadline_ns) noexcept {
+  Task* tk = ticket.task;
+  tk->wait_deadline_ns = deadline_ns;
+  tk->scheduler->ArmTimer(tk, deadline_ns, ticket.epoch);
+}
+
+bool park(TaskState state, WaitReason reason, const void* object, std::int64_t arg,
+          SpinLock* unlock) {
+  Task* tk = current_task();
+  if (tk->unwind_requested) {
+    // The scheduler is being destroyed: do not wait, unwind.
+    tk->wait_word.store(tk->wait_word.load(std::memory_order_relaxed) & ~kPhaseMask,
+                        std::memory_order_release);  // no longer claimable
+    if (unlock != nullptr) unlock->unlock();
+    if (tk->wait_deadline_ns != 0) tk->scheduler->DisarmTimer(tk);
+    tk->wait_deadline_ns = 0;
+    throw ForcedUnwind{};
+  }
+  tk->state = state;
+  tk->wait_reason = reason;
+  tk->wait_object = object;
+  tk->wait_arg = arg;
+  tk->unlock_after_switch = unlock;
+
+  Processer::SwapOut(tk);  // ---- parked; resumed after a wake or the timer ----
+
+  tk->wait_reason = WaitReason::none;
+  tk->wait_object = nullptr;
+  tk->wait_arg = 0;
+  if (tk->wait_deadline_ns != 0) {
+    tk->scheduler->DisarmTimer(tk);
+    tk->wait_deadline_ns = 0;
+  }
+  const bool timed_out = (tk->wait_word.load(std::memory_order_acquire) & kPhaseMask) == kTimedOut;
+  if (tk->unwind_requested) throw ForcedUnwind{};
+  return !timed_out;
+}
+
+bool wake(WaitTicket ticket) noexcept {
+  return claim(ticket, kWoken);
+}
+
+bool wake_by_timer(WaitTicket ticket) noexcept {
+  return claim(ticket, kTimedOut);
+}
+
+}  // namespace detail
+}  // namespace co

@@ -1,0 +1,44 @@
+// SchedulingPolicy: the order in which ready tasks run (mechanism and policy
+// are separate, as in Boost.Fiber's algorithm): the scheduler owns timers,
+// parking and task lifetime; a policy only decides which processer queue a
+// ready task joins and which task a processer runs next. Policies keep their
+// state in themselves and in the processers' queues; no process-wide statics.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "coscope/scheduler.h"
+#include "processer.h"
+
+namespace co {
+namespace detail {
+
+/// Why a task is being queued.
+enum class ReadyReason {
+  spawned,  ///< a new task
+  woken,    ///< its wait ended (wake, timer, I/O)
+  yielded,  ///< it gave up its turn
+};
+
+class SchedulingPolicy {
+ public:
+  virtual ~SchedulingPolicy() = default;
+  virtual const char* Name() const noexcept = 0;
+
+  /// `task` became ready. `self` is the calling thread's processer when it
+  /// works for this scheduler, else nullptr. Returns the processer to notify
+  /// (nullptr: any idle one may run it; `self`: nobody needs waking).
+  virtual Processer* Enqueue(Task* task, ReadyReason why, Processer* self,
+                             std::span<Processer* const> all, bool others_idle) = 0;
+  /// The next task for `self` to run, or nullptr.
+  virtual Task* Dequeue(Processer* self, std::span<Processer* const> all) = 0;
+  /// Whether Dequeue(self) could find something (used before going idle).
+  virtual bool HasWork(Processer* self, std::span<Processer* const> all) = 0;
+};
+
+std::unique_ptr<SchedulingPolicy> make_round_robin_policy();
+std::unique_ptr<SchedulingPolicy> make_work_stealing_policy();
+
+}  // namespace detail
+}  // namespace co

@@ -1,0 +1,157 @@
+// Processer::Run and the task state machine.
+//
+//                 spawn
+//                   |
+//                   v         SwapIn                    (task body returns)
+//   +---------> runnable ------------> [running] ------------------------> done
+//   |               ^                   |  |  |
+//   |  yield()      |                   |  |  +-- park(sleep) ------> sleep
+//   +---------------+-------------------+  +-- park(sys_block) ---> sys_block
+//                   |                      +-- park(io_block) ----> io_block
+//                   |   wake() / timer / reactor                        |
+//                   +---------------------------------------------------+
+//
+// "running" is not a state of its own: a running task is `runnable` and is
+// its processer's `current`. A task changes state only on its own stack
+// (park sets the parked state before SwapOut) or while exclusively owned by
+// whoever makes it ready again; see park.cpp for how a wake that races with
+// the switch-out is handed over.
+//
+// After SwapIn returns, Run looks at the task's state:
+//   done      -> the scheduler releases it (stack back to the pool);
+//   runnable  -> it yielded: back into a run queue;
+//   parked    -> it stays with whoever will wake it, unless it was woken
+//                while still switching out, in which case Run requeues it.
+//
+// Rejected alternatives: switching task-to-task directly (saves a switch per
+// yield but loses the notes' SwapIn/SwapOut structure and the one place where
+// every transition is visible); a dispatcher thread that moves tasks between
+// processers on a tick (adds latency to every wake).
+#include "processer.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "context.h"
+#include "scheduler_core.h"
+#include "stack_overflow.h"
+#include "stack_pool.h"
+#include "trace_log.h"
+
+namespace co {
+namespace detail {
+namespace {
+
+thread_local Processer* t_processer = nullptr;
+
+}  // namespace
+
+Processer* Processer::Current() noexcept {
+  return t_processer;
+}
+
+void Processer::PushInbox(Task* t) noexcept {
+  inbox_lock.lock();
+  inbox.PushBack(t);
+  inbox_size.store(inbox.size, std::memory_order_seq_cst);
+  inbox_lock.unlock();
+}
+
+void Processer::DrainInbox(TaskQueue& out) noexcept {
+  inbox_lock.lock();
+  out.Append(inbox);
+  inbox_size.store(0, std::memory_order_relaxed);
+  inbox_lock.unlock();
+}
+
+std::size_t Processer::StealInbox(TaskQueue& out) noexcept {
+  if (!inbox_lock.try_lock()) return 0;
+  std::size_t take = (inbox.size + 1) / 2;
+  for (std::size_t i = 0; i < take; ++i) out.PushBack(inbox.PopFront());
+  inbox_size.store(inbox.size, std::memory_order_relaxed);
+  inbox_lock.unlock();
+  return take;
+}
+
+void Processer::Notify() noexcept {
+  int m = idle_mode.load(std::memory_order_seq_cst);
+  if (m == static_cast<int>(IdleMode::sleeping)) {
+    wake_signal.store(1, std::memory_order_seq_cst);
+    ::syscall(SYS_futex, &wake_signal, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  } else if (m == static_cast<int>(IdleMode::polling)) {
+    core->reactor->Interrupt();
+  }
+}
+
+void Processer::Run() {
+  Processer* saved = t_processer;
+  t_processer = this;
+  thread_id = static_cast<long>(::syscall(SYS_gettid));
+  install_overflow_handler_for_thread();
+  SchedulingPolicy& policy = *core->policy;
+  const auto all = core->processers();
+  for (;;) {
+    Task* tk = policy.Dequeue(this, all);
+    if (tk != nullptr) {
+      SwapIn(tk);
+      if (++tick % SchedulerCore::kPollInterval == 0) core->PollWhileBusy(this);
+      continue;
+    }
+    if (draining || core->ShouldStop(this)) break;
+    core->Idle(this);
+  }
+  remove_overflow_handler_for_thread();
+  thread_id = 0;
+  t_processer = saved;
+}
+
+void Processer::SwapIn(Task* tk) {
+  if (tk->context == nullptr) {
+    if (!allocate_stack(tk->requested_stack_size, &tk->stack)) {
+      report_fatal_for_task(tk, "cannot allocate a stack for the task");
+    }
+    context_start(tk, &task_main);
+  }
+  tk->processer = this;
+  current = tk;
+  ++switch_count;
+  ++tk->switch_count;
+  if (trace_on()) trace_swap_in(tk);
+
+  context_resume(tk);  // ---- the task runs until it yields, parks or ends ----
+
+  current = nullptr;
+  if (!stack_canary_intact(tk->stack)) report_stack_overflow(tk);
+  if (trace_on()) trace_swap_out(tk);
+  switch (tk->state) {
+    case TaskState::done:
+      core->Finish(tk);
+      return;
+    case TaskState::runnable:
+      core->MakeReady(tk, ReadyReason::yielded);
+      return;
+    default: {
+      SpinLock* unlock = tk->unlock_after_switch;
+      tk->unlock_after_switch = nullptr;
+      // Publish "off CPU" before a waker can find the task through `unlock`.
+      std::uint64_t w = tk->wait_word.load(std::memory_order_relaxed);
+      bool parked = (w & 3) == 1 && tk->wait_word.compare_exchange_strong(
+                                        w, (w & ~std::uint64_t{3}) | 2, std::memory_order_acq_rel);
+      if (unlock != nullptr) unlock->unlock();
+      if (!parked) {
+        // Woken before it was off its stack: the waker left the requeue to us.
+        tk->state = TaskState::runnable;
+        core->MakeReady(tk, ReadyReason::woken);
+      }
+      return;
+    }
+  }
+}
+
+void Processer::SwapOut(Task* tk) {
+  context_suspend(tk);
+}
+
+}  // namespace detail
+}  // namespace co

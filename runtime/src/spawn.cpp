@@ -1,0 +1,106 @@
+// Spawning: allocate a Task, construct the callable in it, register it,
+// queue it. The stack comes later, at the first SwapIn (stack_pool.h).
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <typeinfo>
+
+#include "context.h"
+#include "coscope/spawn.h"
+#include "scheduler_core.h"
+#include "stack_overflow.h"
+#include "task.h"
+#include "task_registry.h"
+#include "trace_log.h"
+
+namespace co {
+namespace {
+
+std::atomic<std::size_t> g_default_stack_size{128 * 1024};
+std::atomic<TaskId> g_next_task_id{1};
+
+}  // namespace
+
+void set_default_stack_size(std::size_t bytes) {
+  if (bytes < 16 * 1024) bytes = 16 * 1024;
+  g_default_stack_size.store(bytes, std::memory_order_relaxed);
+}
+
+std::size_t default_stack_size() noexcept {
+  return g_default_stack_size.load(std::memory_order_relaxed);
+}
+
+namespace detail {
+
+Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
+  void* mem = std::malloc(sizeof(Task));
+  if (mem == nullptr) throw std::bad_alloc();
+  Task* tk = ::new (mem) Task{};
+  tk->timer.heap_index = TimerQueue::npos;
+  if (size <= sizeof tk->inline_closure && align <= alignof(std::max_align_t)) {
+    tk->closure = tk->inline_closure;
+  } else {
+    std::size_t a = align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align;
+    tk->closure = std::aligned_alloc(a, (size + a - 1) / a * a);
+    if (tk->closure == nullptr) {
+      tk->~Task();
+      std::free(mem);
+      throw std::bad_alloc();
+    }
+  }
+  *storage = tk->closure;
+  return tk;
+}
+
+void abandon_task(Task* task) noexcept {
+  destroy_task(task);
+}
+
+TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& options, const char* file,
+                   int line) {
+  task->closure_ops = ops;
+  task->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
+  set_task_name(task, options.name.data(), options.name.size());
+  task->created_file = file;
+  task->created_line = line;
+  task->state = TaskState::runnable;
+  task->requested_stack_size = options.stack_size != 0 ? options.stack_size : default_stack_size();
+  SchedulerCore* core =
+      options.scheduler != nullptr ? options.scheduler->core() : default_scheduler_core();
+  task->scheduler = core;
+  TaskId id = task->id;
+  task_registry().Add(task);
+  if (trace_on()) trace_created(task);
+  core->Submit(task);  // from here on the task may already run (and end)
+  return id;
+}
+
+void task_main(Task* tk) noexcept {
+  const char* what = nullptr;
+  try {
+    tk->closure_ops->invoke(tk->closure);
+  } catch (const ForcedUnwind&) {
+    // The scheduler is being destroyed; the stack is unwound, nothing leaks.
+  } catch (const std::exception& e) {
+    what = e.what();
+    char buf[512];
+    std::fprintf(stderr, "coscope: uncaught exception in task %s: %s: %s\n",
+                 describe_task(tk, buf, sizeof buf), typeid(e).name(), what);
+    std::fflush(stderr);
+    std::terminate();
+  } catch (...) {
+    char buf[512];
+    std::fprintf(stderr, "coscope: uncaught exception in task %s: (not a std::exception)\n",
+                 describe_task(tk, buf, sizeof buf));
+    std::fflush(stderr);
+    std::terminate();
+  }
+  tk->closure_ops->destroy(tk->closure);
+  tk->state = TaskState::done;
+  context_finish(tk);
+}
+
+}  // namespace detail
+}  // namespace co

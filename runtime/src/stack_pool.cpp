@@ -1,0 +1,162 @@
+#include "stack_pool.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+#if defined(COSCOPE_WITH_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace co {
+namespace detail {
+namespace {
+
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+// Guarded stacks allowed at once: a quarter of vm.max_map_count, leaving the
+// rest to the program (malloc arenas, shared libraries, its own mmaps).
+std::size_t guard_budget() noexcept {
+  static const std::size_t budget = [] {
+    long max_maps = 65530;
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
+      if (std::fscanf(f, "%ld", &max_maps) != 1) max_maps = 65530;
+      std::fclose(f);
+    }
+    return static_cast<std::size_t>(max_maps > 0 ? max_maps : 65530) / 4 / 2;
+  }();
+  return budget;
+}
+
+std::atomic<std::size_t> g_guarded{0};
+
+// Free stacks, per usable size. A small per-thread cache in front of a
+// mutex-guarded list keeps the common spawn/exit path lock-free.
+constexpr std::size_t kThreadCacheSize = 16;
+constexpr std::size_t kGlobalPoolSize = 256;
+
+struct ThreadCache {
+  TaskStack stacks[kThreadCacheSize];
+  std::size_t count = 0;
+  ~ThreadCache();
+};
+
+std::mutex g_pool_mutex;
+std::vector<TaskStack>* g_pool = new std::vector<TaskStack>();  // never freed: used at exit
+
+void unmap(TaskStack* s) noexcept {
+  ::munmap(s->mapping, s->mapping_size);
+  if (s->guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+  *s = TaskStack{};
+}
+
+ThreadCache::~ThreadCache() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (g_pool->size() < kGlobalPoolSize) {
+      g_pool->push_back(stacks[i]);
+    } else {
+      unmap(&stacks[i]);
+    }
+  }
+  count = 0;
+}
+
+thread_local ThreadCache t_cache;
+
+bool take_pooled(std::size_t size, TaskStack* out) noexcept {
+  ThreadCache& cache = t_cache;
+  for (std::size_t i = cache.count; i-- > 0;) {
+    if (cache.stacks[i].size == size) {
+      *out = cache.stacks[i];
+      cache.stacks[i] = cache.stacks[--cache.count];
+      return true;
+    }
+  }
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  for (std::size_t i = g_pool->size(); i-- > 0;) {
+    if ((*g_pool)[i].size == size) {
+      *out = (*g_pool)[i];
+      (*g_pool)[i] = g_pool->back();
+      g_pool->pop_back();
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
+  const std::size_t page = page_size();
+  size = (size + page - 1) / page * page;
+  if (take_pooled(size, out)) return true;
+
+  bool guarded = g_guarded.fetch_add(1, std::memory_order_relaxed) < guard_budget();
+  if (!guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+  const std::size_t guard = guarded ? page : 0;
+  void* mapping = ::mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (mapping == MAP_FAILED) {
+    if (guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (guarded && ::mprotect(mapping, guard, PROT_NONE) != 0) {
+    int saved = errno;
+    ::munmap(mapping, size + guard);
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    errno = saved;
+    return false;
+  }
+  out->mapping = mapping;
+  out->mapping_size = size + guard;
+  out->base = static_cast<char*>(mapping) + guard;
+  out->size = size;
+  out->guarded = guarded;
+  if (!guarded) *static_cast<unsigned long long*>(out->base) = kStackCanary;
+  return true;
+}
+
+void release_stack(TaskStack* stack) noexcept {
+  if (stack->mapping == nullptr) return;
+#if defined(COSCOPE_WITH_ASAN)
+  // A finished task leaves its frames poisoned; the next task starts clean.
+  ASAN_UNPOISON_MEMORY_REGION(stack->base, stack->size);
+#endif
+  if (!stack->guarded) *static_cast<unsigned long long*>(stack->base) = kStackCanary;
+  ThreadCache& cache = t_cache;
+  if (cache.count < kThreadCacheSize) {
+    cache.stacks[cache.count++] = *stack;
+    *stack = TaskStack{};
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_pool_mutex);
+    if (g_pool->size() < kGlobalPoolSize) {
+      g_pool->push_back(*stack);
+      *stack = TaskStack{};
+      return;
+    }
+  }
+  unmap(stack);
+}
+
+bool stack_canary_intact(const TaskStack& stack) noexcept {
+  return stack.guarded || stack.base == nullptr ||
+         *static_cast<const unsigned long long*>(stack.base) == kStackCanary;
+}
+
+std::size_t guarded_stack_count() noexcept {
+  return g_guarded.load(std::memory_order_relaxed);
+}
+
+}  // namespace detail
+}  // namespace co

@@ -1,0 +1,109 @@
+#include "task.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "stack_pool.h"
+
+namespace co {
+
+const char* to_string(TaskState state) noexcept {
+  switch (state) {
+    case TaskState::runnable:
+      return "runnable";
+    case TaskState::io_block:
+      return "io_block";
+    case TaskState::sleep:
+      return "sleep";
+    case TaskState::sys_block:
+      return "sys_block";
+    case TaskState::done:
+      return "done";
+  }
+  return "invalid";
+}
+
+const char* to_string(WaitReason reason) noexcept {
+  switch (reason) {
+    case WaitReason::none:
+      return "none";
+    case WaitReason::sleep:
+      return "sleep";
+    case WaitReason::fd_readable:
+      return "fd readable";
+    case WaitReason::fd_writable:
+      return "fd writable";
+    case WaitReason::poll:
+      return "poll";
+    case WaitReason::channel_send:
+      return "channel send";
+    case WaitReason::channel_recv:
+      return "channel recv";
+    case WaitReason::mutex:
+      return "mutex";
+    case WaitReason::condition_variable:
+      return "condition variable";
+    case WaitReason::wait_group:
+      return "wait group";
+    case WaitReason::blocking_call:
+      return "blocking call";
+  }
+  return "invalid";
+}
+
+namespace detail {
+namespace {
+
+// Async-signal-safe appenders (used from the SIGSEGV handler).
+void append(char*& out, char* end, const char* s) noexcept {
+  while (*s != '\0' && out + 1 < end) *out++ = *s++;
+}
+
+void append_number(char*& out, char* end, unsigned long long v) noexcept {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0 && out + 1 < end) *out++ = digits[--n];
+}
+
+}  // namespace
+
+const char* describe_task(const Task* task, char* buf, std::size_t size) noexcept {
+  char* out = buf;
+  char* end = buf + size;
+  append(out, end, "#");
+  append_number(out, end, task->id);
+  if (task->name[0] != '\0') {
+    append(out, end, " \"");
+    append(out, end, task->name);
+    append(out, end, "\"");
+  }
+  append(out, end, " (created at ");
+  append(out, end, task->created_file != nullptr ? task->created_file : "?");
+  append(out, end, ":");
+  append_number(out, end, static_cast<unsigned long long>(task->created_line));
+  append(out, end, ", stack ");
+  append_number(out, end, task->stack.size);
+  append(out, end, " bytes)");
+  *out = '\0';
+  return buf;
+}
+
+void set_task_name(Task* task, const char* name, std::size_t length) noexcept {
+  if (length >= kTaskNameSize) length = kTaskNameSize - 1;
+  std::memcpy(task->name, name, length);
+  task->name[length] = '\0';
+}
+
+void destroy_task(Task* task) noexcept {
+  release_stack(&task->stack);
+  if (task->closure != nullptr && task->closure != task->inline_closure) std::free(task->closure);
+  task->~Task();
+  std::free(task);
+}
+
+}  // namespace detail
+}  // namespace co

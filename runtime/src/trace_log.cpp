@@ -1,0 +1,98 @@
+#include "trace_log.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "coscope/trace.h"
+#include "processer.h"
+
+namespace co {
+namespace detail {
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger() {
+  const char* env = std::getenv("COSCOPE_TRACE");
+  std::shared_ptr<spdlog::logger> logger;
+  if (env != nullptr && *env != '\0' && std::strcmp(env, "1") != 0 && std::strcmp(env, "0") != 0) {
+    try {
+      logger = spdlog::basic_logger_mt("coscope-trace", env);
+    } catch (const spdlog::spdlog_ex& e) {
+      std::fprintf(stderr, "coscope: cannot open COSCOPE_TRACE file %s: %s; tracing to stderr\n",
+                   env, e.what());
+    }
+  }
+  if (!logger) logger = spdlog::stderr_logger_mt("coscope-trace");
+  logger->set_pattern("[%H:%M:%S.%f] [coscope] [T%t] %v");
+  logger->set_level(spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+spdlog::logger& logger() {
+  static std::shared_ptr<spdlog::logger> instance = make_logger();
+  return *instance;
+}
+
+bool env_wants_trace() {
+  const char* env = std::getenv("COSCOPE_TRACE");
+  return env != nullptr && *env != '\0' && std::strcmp(env, "0") != 0;
+}
+
+int processer_index(const Task* tk) {
+  return tk->processer != nullptr ? static_cast<int>(tk->processer->index) : -1;
+}
+
+}  // namespace
+
+std::atomic<bool> g_trace_on{env_wants_trace()};
+
+void trace_created(const Task* tk) noexcept {
+  try {
+    logger().info("task {} \"{}\" created at {}:{}", tk->id, tk->name, tk->created_file,
+                  tk->created_line);
+  } catch (...) {
+  }
+}
+
+void trace_swap_in(const Task* tk) noexcept {
+  try {
+    logger().info("task {} swap in on processer {}", tk->id, processer_index(tk));
+  } catch (...) {
+  }
+}
+
+void trace_swap_out(const Task* tk) noexcept {
+  try {
+    if (tk->state == TaskState::runnable || tk->state == TaskState::done) {
+      logger().info("task {} swap out: {}", tk->id, to_string(tk->state));
+    } else {
+      logger().info("task {} swap out: {} ({} {} arg={})", tk->id, to_string(tk->state),
+                    to_string(tk->wait_reason), tk->wait_object, tk->wait_arg);
+    }
+  } catch (...) {
+  }
+}
+
+void trace_done(const Task* tk) noexcept {
+  try {
+    logger().info("task {} done after {} switches", tk->id, tk->switch_count);
+  } catch (...) {
+  }
+}
+
+}  // namespace detail
+
+void set_tracing(bool on) {
+  detail::g_trace_on.store(on, std::memory_order_relaxed);
+}
+bool tracing() noexcept {
+  return detail::g_trace_on.load(std::memory_order_relaxed);
+}
+
+}  // namespace co
