@@ -24,8 +24,6 @@ namespace {
 
 namespace bctx = boost::context::detail;
 
-TaskEntry g_entry = nullptr;
-
 // --- sanitizer bookkeeping -------------------------------------------------
 #if defined(COSCOPE_WITH_ASAN)
 // The thread stack of the processer, learned at the first switch.
@@ -92,18 +90,29 @@ void task_trampoline(bctx::transfer_t from) {
   Task* task = static_cast<Task*>(from.data);
   after_switch_to_task(nullptr);
   task->processer->return_context = from.fctx;
-  g_entry(task);
-  __builtin_unreachable();
+  task_main(task);
 }
 
 }  // namespace
 
-void context_start(Task* task, TaskEntry entry) noexcept {
-  g_entry = entry;
+void context_start(Task* task) noexcept {
   char* top = static_cast<char*>(task->stack.base) + task->stack.size;
   task->context = bctx::make_fcontext(top, task->stack.size, &task_trampoline);
 #if defined(COSCOPE_WITH_TSAN)
   task->tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void context_bind_thread([[maybe_unused]] Processer* processer) noexcept {
+#if defined(COSCOPE_WITH_TSAN)
+  processer->tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void context_destroy([[maybe_unused]] Task* task) noexcept {
+#if defined(COSCOPE_WITH_TSAN)
+  if (task->tsan_fiber != nullptr) __tsan_destroy_fiber(task->tsan_fiber);
+  task->tsan_fiber = nullptr;
 #endif
 }
 

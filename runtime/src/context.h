@@ -13,12 +13,11 @@ namespace co {
 namespace detail {
 
 struct Task;
+class Processer;
 
-/// Runs on the task's stack; must not return (finish it with context_finish).
-using TaskEntry = void (*)(Task* task);
-
-/// Builds the initial context on task->stack. `entry` runs at the first resume.
-void context_start(Task* task, TaskEntry entry) noexcept;
+/// Builds the initial context on task->stack; task_main(task) (task.h) runs
+/// on it at the first resume.
+void context_start(Task* task) noexcept;
 
 /// Processer side: switch into `task` (started or suspended). Returns when the
 /// task suspends or finishes.
@@ -26,6 +25,12 @@ void context_resume(Task* task) noexcept;
 
 /// Task side: switch back to the processer. Returns when resumed again.
 void context_suspend(Task* task) noexcept;
+
+/// Processer side, once per thread before its first resume.
+void context_bind_thread(Processer* processer) noexcept;
+
+/// Releases what context_start set up beyond the stack (sanitizer state).
+void context_destroy(Task* task) noexcept;
 
 /// Task side, last act of a task: switch back for good.
 [[noreturn]] void context_finish(Task* task) noexcept;

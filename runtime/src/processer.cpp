@@ -89,6 +89,7 @@ void Processer::Run() {
   t_processer = this;
   thread_id = static_cast<long>(::syscall(SYS_gettid));
   install_overflow_handler_for_thread();
+  context_bind_thread(this);
   SchedulingPolicy& policy = *core->policy;
   const auto all = core->processers();
   for (;;) {
@@ -111,7 +112,7 @@ void Processer::SwapIn(Task* tk) {
     if (!allocate_stack(tk->requested_stack_size, &tk->stack)) {
       report_fatal_for_task(tk, "cannot allocate a stack for the task");
     }
-    context_start(tk, &task_main);
+    context_start(tk);
   }
   tk->processer = this;
   current = tk;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "context.h"
 #include "stack_pool.h"
 
 namespace co {
@@ -99,6 +100,7 @@ void set_task_name(Task* task, const char* name, std::size_t length) noexcept {
 }
 
 void destroy_task(Task* task) noexcept {
+  context_destroy(task);
   release_stack(&task->stack);
   if (task->closure != nullptr && task->closure != task->inline_closure) std::free(task->closure);
   task->~Task();
