@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "coscope/trace.h"
 #include "processer.h"
@@ -71,10 +72,17 @@ void trace_swap_out(const Task* tk) noexcept {
   try {
     if (tk->state == TaskState::runnable || tk->state == TaskState::done) {
       logger().info("task {} swap out: {}", tk->id, to_string(tk->state));
-    } else {
-      logger().info("task {} swap out: {} ({} {} arg={})", tk->id, to_string(tk->state),
-                    to_string(tk->wait_reason), tk->wait_object, tk->wait_arg);
+      return;
     }
+    std::string detail = to_string(tk->wait_reason);
+    if (tk->wait_object != nullptr) detail += fmt::format(" on {}", tk->wait_object);
+    if (tk->wait_reason == WaitReason::fd_readable || tk->wait_reason == WaitReason::fd_writable) {
+      detail += fmt::format(" fd={}", tk->wait_arg);
+    }
+    if (tk->wait_deadline_ns != 0) {
+      detail += fmt::format(" until +{:.3f} ms", (tk->wait_deadline_ns - now_ns()) / 1e6);
+    }
+    logger().info("task {} swap out: {} ({})", tk->id, to_string(tk->state), detail);
   } catch (...) {
   }
 }
