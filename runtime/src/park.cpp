@@ -78,8 +78,13 @@ void arm_timer(WaitTicket ticket, std::int64_t deadline_ns) noexcept {
   tk->scheduler->ArmTimer(tk, deadline_ns, ticket.epoch);
 }
 
+bool unwinding() noexcept {
+  Task* tk = current_task();
+  return tk != nullptr && tk->unwind_requested;
+}
+
 bool park(TaskState state, WaitReason reason, const void* object, std::int64_t arg,
-          SpinLock* unlock) {
+          SpinLock* unlock, bool unwindable) {
   Task* tk = current_task();
   if (tk->unwind_requested) {
     // The scheduler is being destroyed: do not wait, unwind.
@@ -88,6 +93,7 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
     if (unlock != nullptr) unlock->unlock();
     if (tk->wait_deadline_ns != 0) tk->scheduler->DisarmTimer(tk);
     tk->wait_deadline_ns = 0;
+    if (!unwindable) return false;
     throw ForcedUnwind{};
   }
   tk->state = state;
@@ -106,7 +112,10 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
     tk->wait_deadline_ns = 0;
   }
   const bool timed_out = (tk->wait_word.load(std::memory_order_acquire) & kPhaseMask) == kTimedOut;
-  if (tk->unwind_requested) throw ForcedUnwind{};
+  if (tk->unwind_requested) {
+    if (!unwindable) return false;
+    throw ForcedUnwind{};
+  }
   return !timed_out;
 }
 

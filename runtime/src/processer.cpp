@@ -80,7 +80,7 @@ void Processer::Notify() noexcept {
     wake_signal.store(1, std::memory_order_seq_cst);
     ::syscall(SYS_futex, &wake_signal, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   } else if (m == static_cast<int>(IdleMode::polling)) {
-    core->reactor->Interrupt();
+    core->idle_waiter->Interrupt();
   }
 }
 

@@ -5,6 +5,7 @@
 // re-enter a hook and never depend on the hooks' originals table.
 #pragma once
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,9 @@ inline long write(int fd, const void* buf, std::size_t n) noexcept {
 }
 inline int close(int fd) noexcept {
   return static_cast<int>(::syscall(SYS_close, fd));
+}
+inline int poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
+  return static_cast<int>(::syscall(SYS_poll, fds, nfds, timeout_ms));
 }
 inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
   return static_cast<int>(::syscall(SYS_epoll_pwait, epfd, events, max, timeout_ms, nullptr, 8));

@@ -1,16 +1,20 @@
 // The epoll Reactor backend (see reactor.h for the contract).
 //
-// An eventfd registered edge-triggered carries Interrupt(): writing it makes a
-// sleeping epoll_wait return. `interrupt_pending_` collapses a burst of
-// Interrupt() calls into one write.
+// Each fd is added once, edge-triggered, for all readiness events, with the
+// FdCtx slot as its epoll data (slots are never freed, see fd_ctx.h). An
+// event wakes every waiter of the fd whose requested events occurred; each
+// waiter then asks the kernel (poll with timeout 0) for the real answer, so
+// a stale or spurious event costs a re-check, never a wrong result.
+#include <poll.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdint>
-#include <system_error>
+#include <cstdio>
+#include <cstdlib>
 
+#include "io/fd_ctx.h"
+#include "io/io_sentry.h"
 #include "raw_syscall.h"
 #include "reactor.h"
 
@@ -18,70 +22,106 @@ namespace co {
 namespace detail {
 namespace {
 
+std::atomic<std::size_t> g_io_waiters{0};
+
+short to_poll_events(std::uint32_t ev) noexcept {
+  short out = 0;
+  if (ev & EPOLLIN) out |= POLLIN;
+  if (ev & EPOLLPRI) out |= POLLPRI;
+  if (ev & EPOLLOUT) out |= POLLOUT;
+  if (ev & EPOLLERR) out |= POLLERR;
+  if (ev & EPOLLHUP) out |= POLLHUP;
+  if (ev & EPOLLRDHUP) out |= POLLRDHUP | POLLIN;
+  return out;
+}
+
 class EpollReactor final : public Reactor {
  public:
   EpollReactor() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-    event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (event_fd_ < 0) {
-      int err = errno;
-      sys::close(epoll_fd_);
-      throw std::system_error(err, std::generic_category(), "eventfd");
+    if (epoll_fd_ < 0) {
+      std::perror("coscope: cannot create the reactor's epoll instance");
+      std::abort();
     }
+  }
+
+  bool Add(FdCtx* ctx) noexcept override {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.ptr = nullptr;  // nullptr marks the interrupt eventfd
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev) != 0) {
-      int err = errno;
-      sys::close(event_fd_);
-      sys::close(epoll_fd_);
-      throw std::system_error(err, std::generic_category(), "epoll_ctl(eventfd)");
-    }
-  }
-  ~EpollReactor() override {
-    sys::close(event_fd_);
-    sys::close(epoll_fd_);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = ctx;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx->fd, &ev) == 0) return true;
+    // Registered through another fd sharing the description (dup): refresh.
+    if (errno == EEXIST) return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, ctx->fd, &ev) == 0;
+    return false;
   }
 
-  void Wait(std::int64_t timeout_ns) override {
-    int timeout_ms = -1;
-    if (timeout_ns >= 0) {
-      // Round up: waking a little late is harmless, waking early spins.
-      std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
-      timeout_ms = ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
-    }
-    epoll_event events[kMaxEvents];
-    int n = sys::epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
-        interrupt_pending_.store(false, std::memory_order_seq_cst);
-        std::uint64_t drained;
-        while (sys::read(event_fd_, &drained, sizeof drained) > 0) {
-        }
+  void Remove(int fd) noexcept override {
+    epoll_event ev{};
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
+  }
+
+  std::size_t Harvest() noexcept override {
+    std::size_t woken = 0;
+    for (;;) {
+      epoll_event events[kMaxEvents];
+      int n = sys::epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+      if (n <= 0) break;
+      for (int i = 0; i < n; ++i) {
+        woken += Dispatch(static_cast<FdCtx*>(events[i].data.ptr), events[i].events);
       }
+      if (n < kMaxEvents) break;
     }
+    return woken;
   }
 
-  void Interrupt() noexcept override {
-    if (interrupt_pending_.exchange(true, std::memory_order_seq_cst)) return;
-    std::uint64_t one = 1;
-    sys::write(event_fd_, &one, sizeof one);
-  }
-
+  int ReadinessFd() const noexcept override { return epoll_fd_; }
   const char* Name() const noexcept override { return "epoll"; }
 
  private:
-  static constexpr int kMaxEvents = 128;
-  int epoll_fd_ = -1;  ///< the epoll instance
-  int event_fd_ = -1;  ///< Interrupt() writes here
-  std::atomic<bool> interrupt_pending_{false};
+  static std::size_t Dispatch(FdCtx* ctx, std::uint32_t ev) noexcept {
+    const short happened = to_poll_events(ev);
+    std::size_t woken = 0;
+    ctx->lock.lock();
+    for (IoWaiter* w = ctx->waiters_head; w != nullptr; w = w->next) {
+      short relevant = happened & (w->events | POLLERR | POLLHUP | POLLNVAL);
+      if (relevant == 0) continue;
+      w->revents |= relevant;
+      if (wake(w->sentry->ticket)) ++woken;
+    }
+    ctx->lock.unlock();
+    return woken;
+  }
+
+  static constexpr int kMaxEvents = 256;
+  int epoll_fd_ = -1;
 };
 
 }  // namespace
 
-std::unique_ptr<Reactor> make_epoll_reactor() {
-  return std::make_unique<EpollReactor>();
+Reactor& reactor() {
+  static Reactor* instance = new EpollReactor();
+  return *instance;
+}
+
+bool add_into_reactor(FdCtx* ctx) noexcept {
+  if (ctx->registered) return true;
+  if (!reactor().Add(ctx)) return false;
+  ctx->registered = true;
+  return true;
+}
+
+void reactor_remove_fd(int fd) noexcept {
+  reactor().Remove(fd);
+}
+
+std::size_t io_waiter_count() noexcept {
+  return g_io_waiters.load(std::memory_order_relaxed);
+}
+void io_waiters_added(std::size_t n) noexcept {
+  g_io_waiters.fetch_add(n, std::memory_order_relaxed);
+}
+void io_waiters_removed(std::size_t n) noexcept {
+  g_io_waiters.fetch_sub(n, std::memory_order_relaxed);
 }
 
 }  // namespace detail

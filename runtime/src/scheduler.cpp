@@ -12,6 +12,7 @@
 #include <string>
 
 #include "context.h"
+#include "reactor.h"
 #include "stack_pool.h"
 #include "task_registry.h"
 #include "trace_log.h"
@@ -44,7 +45,9 @@ bool inside_task_of(const SchedulerCore* core) noexcept {
 }  // namespace
 
 SchedulerCore::SchedulerCore(Scheduler* owner, const SchedulerOptions& options)
-    : owner(owner), policy(make_policy(options.policy)), reactor(make_epoll_reactor()) {}
+    : owner(owner),
+      policy(make_policy(options.policy)),
+      idle_waiter(std::make_unique<IdleWaiter>()) {}
 
 SchedulerCore::~SchedulerCore() {
   Stop();
@@ -127,7 +130,7 @@ void SchedulerCore::ArmTimer(Task* task, std::int64_t due_ns, std::uint64_t epoc
   timer_count.store(timers.size(), std::memory_order_relaxed);
   timer_lock.unlock();
   // The poller sleeps until its deadline: if this timer is earlier, wake it.
-  if (due_ns < poller_deadline_ns.load(std::memory_order_seq_cst)) reactor->Interrupt();
+  if (due_ns < poller_deadline_ns.load(std::memory_order_seq_cst)) idle_waiter->Interrupt();
 }
 
 void SchedulerCore::DisarmTimer(Task* task) noexcept {
@@ -171,7 +174,7 @@ void SchedulerCore::Idle(Processer* p) {
   const auto all = processers();
   idle_processers.fetch_add(1, std::memory_order_seq_cst);
   if (!poller_busy.exchange(true, std::memory_order_acq_rel)) {
-    // The poller: wait in the reactor until I/O, the next timer, or new work.
+    // The poller: wait in the idle waiter until I/O, the next timer, or new work.
     p->idle_mode.store(static_cast<int>(IdleMode::polling), std::memory_order_seq_cst);
     if (!policy->HasWork(p, all) && !ShouldStop(p) && FireTimers(now_ns()) == 0) {
       timer_lock.lock();
@@ -183,7 +186,7 @@ void SchedulerCore::Idle(Processer* p) {
         timeout = next - now_ns();
         if (timeout < 0) timeout = 0;
       }
-      reactor->Wait(timeout);
+      idle_waiter->Wait(timeout);
       poller_deadline_ns.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_seq_cst);
       FireTimers(now_ns());
     }
@@ -214,8 +217,10 @@ void SchedulerCore::Idle(Processer* p) {
 }
 
 void SchedulerCore::PollWhileBusy(Processer* /*p*/) {
-  if (timer_count.load(std::memory_order_relaxed) == 0) return;
+  const bool io = io_waiter_count() > 0;
+  if (timer_count.load(std::memory_order_relaxed) == 0 && !io) return;
   if (poller_busy.exchange(true, std::memory_order_acq_rel)) return;
+  if (io) reactor().Harvest();
   FireTimers(now_ns());
   poller_busy.store(false, std::memory_order_release);
 }

@@ -1,7 +1,7 @@
 // SchedulerCore: the mechanism behind co::Scheduler.
 //
-// It owns the processers (worker threads), the timer queue, the reactor and
-// the count of live tasks; the SchedulingPolicy orders ready tasks.
+// It owns the processers (worker threads), the timer queue, the idle waiter
+// and the count of live tasks; the SchedulingPolicy orders ready tasks.
 //
 // Run modes:
 //   stopped           - tasks may be spawned and woken; they wait in `pending`.
@@ -10,7 +10,7 @@
 //   started           - Start(n) threads; run until Stop().
 //
 // Idle processers: the first to go idle takes the poller role and blocks in
-// the reactor (with the next timer's deadline as timeout); the others sleep
+// the idle waiter (with the next timer's deadline as timeout); the others sleep
 // on a futex. Making a task ready notifies the processer the policy names,
 // or any idle one: no periodic tick stands between a ready task and a CPU.
 // A busy processer also fires due timers every kPollInterval rounds, so
@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "coscope/scheduler.h"
+#include "idle_waiter.h"
 #include "policy.h"
 #include "processer.h"
-#include "reactor.h"
 #include "timer_queue.h"
 
 namespace co {
@@ -74,10 +74,10 @@ class SchedulerCore {
   // ---- fields (read by the gdb toolkit) --------------------------------------
   Scheduler* owner;  ///< the public object
   std::unique_ptr<SchedulingPolicy> policy;
-  std::unique_ptr<Reactor> reactor;
-  std::atomic<int> mode{0};                ///< a RunMode
-  std::atomic<std::size_t> live_tasks{0};  ///< spawned, not yet finished
-  std::atomic<int> idle_processers{0};     ///< processers in Idle()
+  std::unique_ptr<IdleWaiter> idle_waiter;  ///< where the poller blocks
+  std::atomic<int> mode{0};                 ///< a RunMode
+  std::atomic<std::size_t> live_tasks{0};   ///< spawned, not yet finished
+  std::atomic<int> idle_processers{0};      ///< processers in Idle()
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> poller_busy{false};             ///< someone holds the poller role
   std::atomic<std::int64_t> poller_deadline_ns{0};  ///< when the poller wakes by itself

@@ -73,9 +73,14 @@ void arm_timer(WaitTicket ticket, std::int64_t deadline_ns) noexcept;
 /// Suspends the current task until wake(ticket). `unlock`, if given, is
 /// released once the task is off its stack. `object`/`arg` describe what it
 /// waits for (see WaitReason). Returns true if woken by wake(), false if the
-/// armed timer fired first.
+/// armed timer fired first. When the task's scheduler is being destroyed it
+/// throws ForcedUnwind, or, if `unwindable` is false (C code such as a hooked
+/// call cannot be unwound), returns false at once; unwinding() then says why.
 bool park(TaskState state, WaitReason reason, const void* object, std::int64_t arg,
-          SpinLock* unlock);
+          SpinLock* unlock, bool unwindable = true);
+
+/// True when the current task's scheduler is being destroyed.
+bool unwinding() noexcept;
 
 /// Thrown out of park() when the task's Scheduler is destroyed while the
 /// task is parked, to unwind its stack (destructors run, nothing leaks). Not

@@ -1,0 +1,80 @@
+#include "idle_waiter.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+#include "raw_syscall.h"
+#include "reactor.h"
+
+namespace co {
+namespace detail {
+namespace {
+
+// epoll data tags: which of our two fds an event is for.
+constexpr std::uint64_t kInterruptTag = 1;
+constexpr std::uint64_t kReactorTag = 2;
+
+void add_or_throw(int epfd, int fd, std::uint32_t events, std::uint64_t tag, const char* what) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw std::system_error(errno, std::generic_category(), what);
+  }
+}
+
+}  // namespace
+
+IdleWaiter::IdleWaiter() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  try {
+    if (event_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    add_or_throw(epoll_fd_, event_fd_, EPOLLIN | EPOLLET, kInterruptTag, "epoll_ctl(eventfd)");
+    add_or_throw(epoll_fd_, reactor().ReadinessFd(), EPOLLIN, kReactorTag, "epoll_ctl(reactor)");
+  } catch (...) {
+    if (event_fd_ >= 0) sys::close(event_fd_);
+    sys::close(epoll_fd_);
+    throw;
+  }
+}
+
+IdleWaiter::~IdleWaiter() {
+  sys::close(event_fd_);
+  sys::close(epoll_fd_);
+}
+
+void IdleWaiter::Wait(std::int64_t timeout_ns) {
+  int timeout_ms = -1;
+  if (timeout_ns >= 0) {
+    // Round up: waking a little late is harmless, waking early spins.
+    std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
+    timeout_ms = ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
+  }
+  epoll_event events[2];
+  int n = sys::epoll_wait(epoll_fd_, events, 2, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.u64 == kInterruptTag) {
+      interrupt_pending_.store(false, std::memory_order_seq_cst);
+      std::uint64_t drained;
+      while (sys::read(event_fd_, &drained, sizeof drained) > 0) {
+      }
+    } else {
+      reactor().Harvest();
+    }
+  }
+}
+
+void IdleWaiter::Interrupt() noexcept {
+  if (interrupt_pending_.exchange(true, std::memory_order_seq_cst)) return;
+  std::uint64_t one = 1;
+  sys::write(event_fd_, &one, sizeof one);
+}
+
+}  // namespace detail
+}  // namespace co

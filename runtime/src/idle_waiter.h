@@ -1,0 +1,40 @@
+// IdleWaiter: where an idle Processer of one scheduler blocks.
+//
+// One per scheduler. It blocks (epoll_wait on an epoll of its own) until
+//  - Interrupt() is called (new work, an earlier timer, Stop) - an eventfd;
+//  - the process-wide Reactor has fd events pending - the reactor's readiness
+//    fd is nested in this epoll; the events are then harvested, which wakes
+//    the tasks waiting on those fds, whichever scheduler they belong to;
+//  - the timeout passes (the scheduler's next timer).
+// At most one thread of the scheduler waits here at a time (the poller role).
+// `interrupt_pending_` collapses a burst of Interrupt() calls into one write.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace co {
+namespace detail {
+
+class IdleWaiter {
+ public:
+  /// Throws std::system_error if epoll or eventfd fail.
+  IdleWaiter();
+  ~IdleWaiter();
+  IdleWaiter(const IdleWaiter&) = delete;
+  IdleWaiter& operator=(const IdleWaiter&) = delete;
+
+  /// Blocks up to `timeout_ns` (-1: no limit, 0: just look). Harvests fd
+  /// events if the reactor has any.
+  void Wait(std::int64_t timeout_ns);
+  /// Makes a concurrent or the next Wait() return promptly.
+  void Interrupt() noexcept;
+
+ private:
+  int epoll_fd_ = -1;  ///< eventfd + the reactor's readiness fd
+  int event_fd_ = -1;  ///< Interrupt() writes here
+  std::atomic<bool> interrupt_pending_{false};
+};
+
+}  // namespace detail
+}  // namespace co

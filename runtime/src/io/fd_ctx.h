@@ -1,0 +1,69 @@
+// FdCtx (libgo's FileDescriptorCtx): what the runtime knows about one fd.
+//
+// The hooks consult it on every call: is this fd a socket, did the *user* ask
+// for O_NONBLOCK (then EAGAIN must come back at once), which SO_RCVTIMEO /
+// SO_SNDTIMEO apply, and which tasks wait on it. Contexts live in a two-level
+// table indexed by fd (no fixed-size array): a slot, once created, is never
+// freed, so the epoll registration can point at it and a late event for a
+// closed fd finds a reset slot instead of freed memory.
+//
+// Life: created when a hooked call creates the fd (socket, accept, pipe,
+// dup, ...) or first waits on it; reset by close(), which wakes every waiter.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "coscope/detail/park.h"
+
+namespace co {
+namespace detail {
+
+struct IoSentry;
+
+/// One fd of one io_sentry, linked into that fd's waiter list.
+struct IoWaiter {
+  IoWaiter* prev = nullptr;    ///< towards the list head
+  IoWaiter* next = nullptr;    ///< towards the list tail
+  IoSentry* sentry = nullptr;  ///< the poll-style wait this belongs to
+  int fd = -1;                 ///< the fd waited on
+  short events = 0;            ///< requested (POLLIN, POLLOUT, ...)
+  short revents = 0;           ///< what the reactor reported (a hint; the hook asks the kernel)
+  bool linked = false;         ///< in the fd's list now (guarded by FdCtx::lock)
+};
+
+struct FdCtx {
+  int fd = -1;                       ///< the fd, or -1 while the slot is unused
+  bool is_socket = false;            ///< created by socket/accept/socketpair
+  bool user_nonblocking = false;     ///< the program asked for O_NONBLOCK / FIONBIO
+  bool sys_nonblocking = false;      ///< we set O_NONBLOCK so hooks never block the thread
+  bool registered = false;           ///< added to the reactor (add_into_reactor)
+  std::int64_t recv_timeout_ns = 0;  ///< SO_RCVTIMEO, 0: none
+  std::int64_t send_timeout_ns = 0;  ///< SO_SNDTIMEO, 0: none
+  std::uint64_t generation = 0;      ///< bumped by every close of this fd number
+  SpinLock lock;                     ///< guards every field here
+  IoWaiter* waiters_head = nullptr;  ///< waiting io_sentries, oldest first
+  IoWaiter* waiters_tail = nullptr;
+  std::size_t waiter_count = 0;
+
+  void Link(IoWaiter* w) noexcept;
+  void Unlink(IoWaiter* w) noexcept;
+};
+
+/// The context of `fd`, or nullptr if none was created (or fd is out of range).
+FdCtx* fd_ctx_find(int fd) noexcept;
+/// The context of `fd`, created (slot reset) if the fd is not known yet.
+/// nullptr only for a negative or absurdly large fd.
+FdCtx* fd_ctx_get_or_create(int fd) noexcept;
+/// A fresh context for an fd that a hooked call just created.
+FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool user_nonblocking) noexcept;
+/// Before `fd` is closed: deregister it and wake every waiter (they see the
+/// kernel's answer for a closed fd: POLLNVAL / EBADF).
+void fd_ctx_on_close(int fd) noexcept;
+
+/// Largest fd the table can describe (1 << 20); beyond it hooks pass through.
+constexpr int kMaxTrackedFd = 1 << 20;
+
+}  // namespace detail
+}  // namespace co

@@ -1,0 +1,185 @@
+// io_poll: the hooked poll's core (the role of libgo's libgo_poll).
+//
+//   1. Not in a coroutine, or timeout 0: the kernel's poll, as is.
+//   2. No fd >= 0: a pure sleep (revents all 0), as poll(2) does.
+//   3. nonblocking_check: ask the kernel once (timeout 0); ready -> return.
+//   4. Arm the park (prepare_park), link one IoWaiter per fd into its FdCtx
+//      and add the fd to the reactor (add_into_reactor) - never blocking.
+//   5. Ask the kernel again: an fd that became ready between 3 and 4 is
+//      seen here ("triggered"), and we return without parking. An event
+//      after this check finds our waiter linked and wakes us.
+//   6. Arm the timer, park (io_block). The reactor, the timer or a close()
+//      wakes us - exactly once, through the WaitTicket.
+//   7. Unlink, ask the kernel a last time, return its answer; a spurious
+//      wake (nothing ready, time left) goes round again.
+// Results always come from the kernel's own poll, so revents and return
+// values are exactly what poll(2) gives.
+#include <poll.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "coscope/detail/park.h"
+#include "io/io_sentry.h"
+#include "raw_syscall.h"
+#include "reactor.h"
+
+namespace co {
+namespace detail {
+namespace {
+
+constexpr std::int64_t kForever = -1;
+
+int kernel_poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
+  int n = sys::poll(fds, nfds, timeout_ms);
+  return n;
+}
+
+// Milliseconds until `deadline_ns` for the kernel (rounded up), -1 forever.
+int remaining_ms(std::int64_t deadline_ns) noexcept {
+  if (deadline_ns == kForever) return -1;
+  std::int64_t left = deadline_ns - now_ns();
+  if (left <= 0) return 0;
+  std::int64_t ms = (left + 999'999) / 1'000'000;
+  return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
+}
+
+void unlink_all(IoSentry& sentry) noexcept {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < sentry.nfds; ++i) {
+    IoWaiter& w = sentry.waiters[i];
+    if (w.fd < 0) continue;
+    FdCtx* ctx = fd_ctx_find(w.fd);
+    if (ctx == nullptr) {
+      // Closed meanwhile: fd_ctx_on_close already unlinked us.
+      continue;
+    }
+    ctx->lock.lock();
+    if (w.linked) {
+      ctx->Unlink(&w);
+      ++removed;
+    }
+    ctx->lock.unlock();
+  }
+  io_waiters_removed(removed);
+}
+
+// Parks the calling task until `deadline_ns` (kForever: until woken).
+void sleep_in_poll(std::int64_t deadline_ns) {
+  WaitTicket ticket = prepare_park();
+  if (deadline_ns != kForever) arm_timer(ticket, deadline_ns);
+  park(deadline_ns != kForever ? TaskState::sleep : TaskState::sys_block,
+       deadline_ns != kForever ? WaitReason::sleep : WaitReason::poll, nullptr, 0, nullptr,
+       /*unwindable=*/false);
+}
+
+}  // namespace
+
+int io_poll(pollfd* fds, nfds_t nfds, int timeout_ms, bool nonblocking_check) {
+  if (timeout_ms == 0 || current_task() == nullptr) return kernel_poll(fds, nfds, timeout_ms);
+  std::int64_t deadline =
+      timeout_ms < 0 ? kForever : now_ns() + static_cast<std::int64_t>(timeout_ms) * 1'000'000;
+  return io_poll_until(fds, nfds, deadline, nonblocking_check);
+}
+
+int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check) {
+  if (current_task() == nullptr) return kernel_poll(fds, nfds, remaining_ms(deadline_ns));
+
+  bool any_fd = false;
+  for (nfds_t i = 0; i < nfds; ++i) any_fd |= fds[i].fd >= 0;
+  if (!any_fd) {
+    // poll(2): negative fds are ignored; with none left it only waits. Let the
+    // kernel validate the array (EFAULT, EINVAL) and zero revents first.
+    int n = kernel_poll(fds, nfds, 0);
+    if (n != 0) return n;
+    if (deadline_ns != kForever && deadline_ns <= now_ns()) return 0;
+    sleep_in_poll(deadline_ns);
+    if (unwinding()) {
+      errno = EINTR;
+      return -1;
+    }
+    return 0;
+  }
+
+  if (nonblocking_check) {
+    int n = kernel_poll(fds, nfds, 0);
+    if (n != 0) return n;  // ready, or an error such as EFAULT / EINVAL
+  }
+
+  // The waiters live here, on the task's stack, for the whole wait.
+  IoWaiter small[4];
+  std::unique_ptr<IoWaiter[]> large;
+  IoWaiter* waiters = small;
+  if (nfds > 4) {
+    large.reset(new IoWaiter[nfds]);
+    waiters = large.get();
+  }
+
+  for (;;) {
+    IoSentry sentry{prepare_park(), waiters, nfds, deadline_ns == kForever ? 0 : deadline_ns,
+                    false,          false};
+    std::size_t linked = 0;
+    for (nfds_t i = 0; i < nfds; ++i) {
+      IoWaiter& w = waiters[i];
+      w = IoWaiter{};
+      w.fd = fds[i].fd;
+      w.events = fds[i].events;
+      w.sentry = &sentry;
+      if (w.fd < 0) continue;
+      FdCtx* ctx = fd_ctx_get_or_create(w.fd);
+      if (ctx == nullptr) {
+        w.fd = -1;  // beyond the table: the kernel checks below still see it
+        continue;
+      }
+      ctx->lock.lock();
+      if (add_into_reactor(ctx)) sentry.added = true;
+      // Not added (a regular file: always ready; or closed): the kernel
+      // check below reports it, so the wait ends at once anyway.
+      ctx->Link(&w);
+      ++linked;
+      ctx->lock.unlock();
+    }
+    io_waiters_added(linked);
+
+    int n = kernel_poll(fds, nfds, 0);
+    sentry.triggered = n != 0;
+    if (sentry.triggered) {
+      wake(sentry.ticket);  // cancel our own park: no waker may claim it now
+      unlink_all(sentry);
+      return n;
+    }
+    if (deadline_ns != kForever) {
+      if (deadline_ns <= now_ns()) {
+        wake(sentry.ticket);
+        unlink_all(sentry);
+        return 0;
+      }
+      arm_timer(sentry.ticket, deadline_ns);
+    }
+    bool woken = park(TaskState::io_block, WaitReason::poll, &sentry,
+                      static_cast<std::int64_t>(nfds), nullptr, /*unwindable=*/false);
+    unlink_all(sentry);
+    if (unwinding()) {
+      errno = EINTR;
+      return -1;
+    }
+    n = kernel_poll(fds, nfds, 0);
+    if (n != 0) return n;
+    if (!woken || (deadline_ns != kForever && deadline_ns <= now_ns())) return 0;
+    // Woken, but nothing is ready any more (another reader took the data):
+    // wait again for the time that is left.
+  }
+}
+
+int io_wait_fd(int fd, short events, std::int64_t deadline_ns) {
+  pollfd pfd{fd, events, 0};
+  int n = io_poll_until(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false);
+  if (n > 0 && (pfd.revents & POLLNVAL)) {
+    errno = EBADF;
+    return -1;
+  }
+  return n;
+}
+
+}  // namespace detail
+}  // namespace co
