@@ -37,6 +37,15 @@ class SchedulingPolicy {
   virtual bool HasWork(Processer* self, std::span<Processer* const> all) = 0;
 };
 
+/// Whether `p` (maybe the stale processer of an earlier run, already freed:
+/// only its address is compared) is one of `all`.
+inline bool is_current(const Processer* p, std::span<Processer* const> all) noexcept {
+  for (const Processer* q : all) {
+    if (q == p) return true;
+  }
+  return false;
+}
+
 std::unique_ptr<SchedulingPolicy> make_round_robin_policy();
 std::unique_ptr<SchedulingPolicy> make_work_stealing_policy();
 

@@ -19,7 +19,7 @@ class RoundRobinPolicy final : public SchedulingPolicy {
     if (why == ReadyReason::spawned) {
       target = all[next_.fetch_add(1, std::memory_order_relaxed) % all.size()];
     } else {
-      target = task->processer != nullptr && task->processer->core == all[0]->core
+      target = is_current(task->processer, all)
                    ? task->processer
                    : all[next_.fetch_add(1, std::memory_order_relaxed) % all.size()];
       if (self != nullptr && why == ReadyReason::yielded) target = self;

@@ -29,7 +29,7 @@ class WorkStealingPolicy final : public SchedulingPolicy {
       self->local.PushBack(task);
       return self;
     }
-    Processer* target = task->processer != nullptr && task->processer->core == all[0]->core
+    Processer* target = is_current(task->processer, all)
                             ? task->processer
                             : all[next_.fetch_add(1, std::memory_order_relaxed) % all.size()];
     target->PushInbox(task);

@@ -95,7 +95,7 @@ const char* describe_task(const Task* task, char* buf, std::size_t size) noexcep
 
 void set_task_name(Task* task, const char* name, std::size_t length) noexcept {
   if (length >= kTaskNameSize) length = kTaskNameSize - 1;
-  std::memcpy(task->name, name, length);
+  if (length > 0) std::memcpy(task->name, name, length);
   task->name[length] = '\0';
 }
 
