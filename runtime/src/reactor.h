@@ -39,7 +39,7 @@ Reactor& reactor();
 /// Call with ctx->lock held. False (errno set) if the kernel refused.
 bool add_into_reactor(FdCtx* ctx) noexcept;
 
-/// Called by fd_ctx_on_close with the context's lock held.
+/// Called by fd_ctx_close with the context's lock held.
 void reactor_remove_fd(int fd) noexcept;
 
 /// Number of IoWaiters linked right now (hooks skip harvesting when zero).

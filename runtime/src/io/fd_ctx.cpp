@@ -1,5 +1,8 @@
 #include "fd_ctx.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <new>
 
 #include "io_sentry.h"
@@ -79,6 +82,8 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
   ctx->lock.lock();
   if (ctx->fd != fd) {
     ctx->is_socket = false;
+    ctx->managed = false;
+    ctx->stream = false;
     ctx->user_nonblocking = false;
     ctx->sys_nonblocking = false;
     ctx->registered = false;
@@ -89,11 +94,13 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
   return ctx;
 }
 
-FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool user_nonblocking) noexcept {
+FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking) noexcept {
   FdCtx* ctx = slot(fd, true);
   if (ctx == nullptr) return nullptr;
   ctx->lock.lock();
   ctx->is_socket = is_socket;
+  ctx->managed = true;
+  ctx->stream = stream;
   ctx->user_nonblocking = user_nonblocking;
   ctx->sys_nonblocking = false;
   ctx->registered = false;
@@ -103,15 +110,17 @@ FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool user_nonblocking) noexcept {
   return ctx;
 }
 
-void fd_ctx_on_close(int fd) noexcept {
+int fd_ctx_close(int fd, int (*do_close)(int)) noexcept {
   FdCtx* ctx = slot(fd, false);
-  if (ctx == nullptr) return;
+  if (ctx == nullptr) return do_close(fd);
   ctx->lock.lock();
   if (ctx->fd != fd) {
     ctx->lock.unlock();
-    return;
+    return do_close(fd);
   }
   if (ctx->registered) reactor_remove_fd(fd);
+  const int result = do_close(fd);
+  const int saved_errno = errno;
   ctx->registered = false;
   ++ctx->generation;
   __atomic_store_n(&ctx->fd, -1, __ATOMIC_RELEASE);
@@ -125,6 +134,26 @@ void fd_ctx_on_close(int fd) noexcept {
   }
   io_waiters_removed(removed);
   ctx->lock.unlock();
+  errno = saved_errno;
+  return result;
+}
+
+void fd_ctx_on_dup(int from, int to) noexcept {
+  FdCtx* src = fd_ctx_find(from);
+  if (src == nullptr) return;
+  src->lock.lock();
+  const bool is_socket = src->is_socket, stream = src->stream;
+  const bool user_nb = src->user_nonblocking, sys_nb = src->sys_nonblocking;
+  const std::int64_t rcv = src->recv_timeout_ns, snd = src->send_timeout_ns;
+  src->lock.unlock();
+  FdCtx* dst = fd_ctx_on_open(to, is_socket, stream, user_nb);
+  if (dst == nullptr) return;
+  dst->lock.lock();
+  // O_NONBLOCK belongs to the open file description, which dup shares.
+  dst->sys_nonblocking = sys_nb;
+  dst->recv_timeout_ns = rcv;
+  dst->send_timeout_ns = snd;
+  dst->lock.unlock();
 }
 
 }  // namespace detail

@@ -36,6 +36,9 @@ struct IoWaiter {
 struct FdCtx {
   int fd = -1;                       ///< the fd, or -1 while the slot is unused
   bool is_socket = false;            ///< created by socket/accept/socketpair
+  bool managed = false;              ///< created by a hooked call (socket, pipe, accept, dup):
+                                     ///< the runtime may set O_NONBLOCK on it
+  bool stream = false;               ///< byte stream (SOCK_STREAM, pipe): blocking writes loop
   bool user_nonblocking = false;     ///< the program asked for O_NONBLOCK / FIONBIO
   bool sys_nonblocking = false;      ///< we set O_NONBLOCK so hooks never block the thread
   bool registered = false;           ///< added to the reactor (add_into_reactor)
@@ -57,10 +60,16 @@ FdCtx* fd_ctx_find(int fd) noexcept;
 /// nullptr only for a negative or absurdly large fd.
 FdCtx* fd_ctx_get_or_create(int fd) noexcept;
 /// A fresh context for an fd that a hooked call just created.
-FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool user_nonblocking) noexcept;
-/// Before `fd` is closed: deregister it and wake every waiter (they see the
-/// kernel's answer for a closed fd: POLLNVAL / EBADF).
-void fd_ctx_on_close(int fd) noexcept;
+FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking) noexcept;
+/// Closes `fd` through `do_close` (the original close) and wakes every task
+/// waiting on it (they then see the kernel's answer for a closed fd:
+/// POLLNVAL, EBADF). Holding the context's lock across the close keeps a
+/// concurrent open of the same fd number from mixing with the old waiters.
+/// Returns do_close's result with its errno.
+int fd_ctx_close(int fd, int (*do_close)(int)) noexcept;
+
+/// Copies what is known of `from` to `to` (dup, dup2, F_DUPFD).
+void fd_ctx_on_dup(int from, int to) noexcept;
 
 /// Largest fd the table can describe (1 << 20); beyond it hooks pass through.
 constexpr int kMaxTrackedFd = 1 << 20;

@@ -51,7 +51,7 @@ void unlink_all(IoSentry& sentry) noexcept {
     if (w.fd < 0) continue;
     FdCtx* ctx = fd_ctx_find(w.fd);
     if (ctx == nullptr) {
-      // Closed meanwhile: fd_ctx_on_close already unlinked us.
+      // Closed meanwhile: fd_ctx_close already unlinked us.
       continue;
     }
     ctx->lock.lock();

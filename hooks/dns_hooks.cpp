@@ -1,0 +1,94 @@
+// The resolver family: gethostbyname, gethostbyname_r, gethostbyname2_r,
+// gethostbyaddr, gethostbyaddr_r, getaddrinfo.
+//
+// glibc's resolver reaches its sockets through internal calls that no hook
+// sees, so in a coroutine each call runs on the blocking pool while the task
+// parks (blocking_pool.h); errno and h_errno are carried back to the thread
+// the task resumes on. Outside a coroutine they are plain pass-throughs.
+#include <netdb.h>
+
+#include <cerrno>
+#include <type_traits>
+
+#include "blocking_pool.h"
+#include "hook_support.h"
+
+namespace {
+
+using co::hooks::ensure_init;
+using co::hooks::in_coroutine;
+
+// Runs `call` on the blocking pool; returns its result with errno and h_errno.
+template <class Call>
+std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
+  using Result = std::invoke_result_t<Call&>;
+  using Fn = std::remove_reference_t<Call>;
+  struct Frame {
+    Fn* call;
+    Result result;
+    int err;
+    int herr;
+  } frame{&call, Result{}, 0, 0};
+  co::detail::run_blocking(
+      [](void* p) {
+        auto* f = static_cast<Frame*>(p);
+        f->result = (*f->call)();
+        f->err = errno;
+        f->herr = h_errno;
+      },
+      &frame);
+  errno = frame.err;
+  h_errno = frame.herr;
+  return frame.result;
+}
+
+}  // namespace
+
+extern "C" {
+
+struct hostent* gethostbyname(const char* name) {
+  ensure_init();
+  if (!in_coroutine()) return gethostbyname_f(name);
+  return on_blocking_pool([&] { return gethostbyname_f(name); });
+}
+
+int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t buflen,
+                    struct hostent** result, int* h_errnop) {
+  ensure_init();
+  if (!in_coroutine()) return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop);
+  return on_blocking_pool(
+      [&] { return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop); });
+}
+
+int gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf, size_t buflen,
+                     struct hostent** result, int* h_errnop) {
+  ensure_init();
+  if (!in_coroutine()) return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop);
+  return on_blocking_pool(
+      [&] { return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop); });
+}
+
+struct hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
+  ensure_init();
+  if (!in_coroutine()) return gethostbyaddr_f(addr, len, type);
+  return on_blocking_pool([&] { return gethostbyaddr_f(addr, len, type); });
+}
+
+int gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
+                    size_t buflen, struct hostent** result, int* h_errnop) {
+  ensure_init();
+  if (!in_coroutine()) {
+    return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result, h_errnop);
+  }
+  return on_blocking_pool(
+      [&] { return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result, h_errnop); });
+}
+
+int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
+                struct addrinfo** res) {
+  ensure_init();
+  if (!in_coroutine()) return getaddrinfo_f(node, service, hints, res);
+  return on_blocking_pool([&] { return getaddrinfo_f(node, service, hints, res); });
+}
+
+}  // extern "C"

@@ -1,0 +1,241 @@
+// fd life cycle and sockets: socket, socketpair, pipe, pipe2, accept,
+// accept4, connect, close, dup, dup2, dup3, fcntl, ioctl(FIONBIO),
+// setsockopt / getsockopt (SO_RCVTIMEO, SO_SNDTIMEO).
+//
+// Creating hooks record an FdCtx for the new fd (is it a socket, did the
+// user ask for O_NONBLOCK); close wakes every task waiting on the fd. The
+// runtime's own O_NONBLOCK (set on a managed fd at its first use in a
+// coroutine) is invisible: F_GETFL hides it, F_SETFL and FIONBIO keep it.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdarg>
+
+#include "hook_support.h"
+
+namespace {
+
+using co::detail::FdCtx;
+using co::hooks::ensure_init;
+
+bool is_stream_type(int type) {
+  return (type & 0xf) == SOCK_STREAM;
+}
+
+int socket_type_of(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt_f(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : 0;
+}
+
+std::int64_t timeval_ns(const void* value, socklen_t len) {
+  if (value == nullptr || len < sizeof(struct timeval)) return 0;
+  const auto* tv = static_cast<const struct timeval*>(value);
+  return static_cast<std::int64_t>(tv->tv_sec) * 1'000'000'000 +
+         static_cast<std::int64_t>(tv->tv_usec) * 1000;
+}
+
+int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  int conn = co::hooks::hooked_read(fd, [&] { return accept4_f(fd, addr, len, flags); });
+  if (conn >= 0) {
+    co::detail::fd_ctx_on_open(conn, true, is_stream_type(socket_type_of(conn)),
+                               (flags & SOCK_NONBLOCK) != 0);
+  }
+  return conn;
+}
+
+}  // namespace
+
+extern "C" {
+
+int socket(int domain, int type, int protocol) {
+  ensure_init();
+  int fd = socket_f(domain, type, protocol);
+  if (fd >= 0) {
+    co::detail::fd_ctx_on_open(fd, true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+  }
+  return fd;
+}
+
+int socketpair(int domain, int type, int protocol, int sv[2]) {
+  ensure_init();
+  int r = socketpair_f(domain, type, protocol, sv);
+  if (r == 0) {
+    for (int i = 0; i < 2; ++i) {
+      co::detail::fd_ctx_on_open(sv[i], true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+    }
+  }
+  return r;
+}
+
+int pipe2(int fds[2], int flags) {
+  ensure_init();
+  int r = pipe2_f(fds, flags);
+  if (r == 0) {
+    for (int i = 0; i < 2; ++i) {
+      co::detail::fd_ctx_on_open(fds[i], false, true, (flags & O_NONBLOCK) != 0);
+    }
+  }
+  return r;
+}
+
+int pipe(int fds[2]) {
+  ensure_init();
+  int r = pipe_f(fds);
+  if (r == 0) {
+    for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], false, true, false);
+  }
+  return r;
+}
+
+int accept(int fd, struct sockaddr* addr, socklen_t* len) {
+  ensure_init();
+  return accept_common(fd, addr, len, 0);
+}
+
+int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  ensure_init();
+  return accept_common(fd, addr, len, flags);
+}
+
+// The notes' walk through libgo's connect, step by step:
+//   not a managed blocking socket     -> the original, as is;
+//   connect_f on the non-blocking fd  -> done at once (success or failure),
+//                                        or EINPROGRESS;
+//   EINPROGRESS                       -> wait for POLLOUT (the task parks in
+//                                        io_poll; SO_SNDTIMEO bounds it, as
+//                                        in the kernel: EINPROGRESS on expiry);
+//   writable                          -> SO_ERROR says how it ended.
+int connect(int fd, const struct sockaddr* addr, socklen_t len) {
+  ensure_init();
+  FdCtx* ctx = nullptr;
+  co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
+  if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);
+  int r = connect_f(fd, addr, len);
+  if (r == 0 || errno != EINPROGRESS) return r;
+  int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
+  if (ready < 0) return -1;
+  if (ready == 0) {
+    errno = EINPROGRESS;
+    return -1;
+  }
+  int err = 0;
+  socklen_t err_len = sizeof err;
+  if (getsockopt_f(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return -1;
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
+int close(int fd) {
+  ensure_init();
+  return co::detail::fd_ctx_close(fd, close_f);
+}
+
+int dup(int oldfd) {
+  ensure_init();
+  int fd = dup_f(oldfd);
+  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  return fd;
+}
+
+int dup2(int oldfd, int newfd) {
+  ensure_init();
+  if (oldfd == newfd) return dup2_f(oldfd, newfd);
+  // newfd, if open, is closed by the kernel: its waiters must hear of it.
+  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
+  int fd = dup2_f(oldfd, newfd);
+  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  return fd;
+}
+
+int dup3(int oldfd, int newfd, int flags) {
+  ensure_init();
+  if (oldfd == newfd) return dup3_f(oldfd, newfd, flags);  // EINVAL from the kernel
+  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
+  int fd = dup3_f(oldfd, newfd, flags);
+  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  return fd;
+}
+
+int fcntl(int fd, int cmd, ...) {
+  ensure_init();
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  const auto int_arg = static_cast<int>(reinterpret_cast<std::intptr_t>(arg));
+  FdCtx* ctx = co::detail::fd_ctx_find(fd);
+  switch (cmd) {
+    case F_GETFL: {
+      int flags = fcntl_f(fd, F_GETFL);
+      if (flags >= 0 && ctx != nullptr && ctx->sys_nonblocking && !ctx->user_nonblocking) {
+        flags &= ~O_NONBLOCK;
+      }
+      return flags;
+    }
+    case F_SETFL: {
+      int flags = int_arg;
+      if (ctx != nullptr && ctx->sys_nonblocking) flags |= O_NONBLOCK;
+      int r = fcntl_f(fd, F_SETFL, flags);
+      if (r == 0 && ctx != nullptr) ctx->user_nonblocking = (int_arg & O_NONBLOCK) != 0;
+      return r;
+    }
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      int nfd = fcntl_f(fd, cmd, int_arg);
+      if (nfd >= 0) co::detail::fd_ctx_on_dup(fd, nfd);
+      return nfd;
+    }
+    default:
+      return fcntl_f(fd, cmd, arg);
+  }
+}
+
+int ioctl(int fd, unsigned long request, ...) {
+  ensure_init();
+  va_list ap;
+  va_start(ap, request);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (request == FIONBIO && arg != nullptr) {
+    FdCtx* ctx = co::detail::fd_ctx_find(fd);
+    if (ctx != nullptr && ctx->sys_nonblocking) {
+      int on = 1;  // the runtime keeps the fd non-blocking underneath
+      int r = ioctl_f(fd, FIONBIO, &on);
+      if (r == 0) ctx->user_nonblocking = *static_cast<int*>(arg) != 0;
+      return r;
+    }
+    int r = ioctl_f(fd, FIONBIO, arg);
+    if (r == 0 && ctx != nullptr) ctx->user_nonblocking = *static_cast<int*>(arg) != 0;
+    return r;
+  }
+  return ioctl_f(fd, request, arg);
+}
+
+int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  ensure_init();
+  int r = setsockopt_f(fd, level, name, value, len);
+  if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+    FdCtx* ctx = co::detail::fd_ctx_get_or_create(fd);
+    if (ctx != nullptr) {
+      if (name == SO_RCVTIMEO) {
+        ctx->recv_timeout_ns = timeval_ns(value, len);
+      } else {
+        ctx->send_timeout_ns = timeval_ns(value, len);
+      }
+    }
+  }
+  return r;
+}
+
+int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  ensure_init();
+  return getsockopt_f(fd, level, name, value, len);
+}
+
+}  // extern "C"

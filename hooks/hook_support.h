@@ -1,0 +1,181 @@
+// What every hook family shares: "am I in a coroutine", the FdCtx lookup,
+// and the two waiting strategies.
+//
+// A hooked call on fd in a coroutine takes one of three paths:
+//   pass through   - the user made fd non-blocking (EAGAIN must come back at
+//                    once), or fd is a regular file (never blocks), or the
+//                    call is not in a coroutine and fd is in blocking mode;
+//   try, then wait - fd was created by a hooked call (socket, pipe, accept,
+//                    dup): the runtime keeps it O_NONBLOCK, tries the call,
+//                    and on EAGAIN parks the task until the reactor says
+//                    ready (or SO_RCVTIMEO / SO_SNDTIMEO pass: EAGAIN);
+//   wait, then call - any other fd (stdin, an eventfd the program made):
+//                    its flags are not ours to change, so the task parks
+//                    until the kernel says ready and then makes the call.
+// Outside a coroutine, an fd the runtime switched to O_NONBLOCK still blocks
+// the caller as the program asked: the hook waits with the kernel's poll.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "coscope/detail/park.h"
+#include "io/fd_ctx.h"
+#include "io/io_sentry.h"
+#include "originals.h"
+
+namespace co {
+namespace hooks {
+
+using detail::FdCtx;
+
+inline bool in_coroutine() noexcept {
+  return detail::current_task() != nullptr;
+}
+
+inline void ensure_init() noexcept {
+  if (__builtin_expect(read_f == nullptr, 0)) coroutine_hook_init();
+}
+
+/// Switches a managed fd to O_NONBLOCK (once) so the runtime can try calls.
+/// Returns false if the kernel refused (the fd is then used as is).
+inline bool make_sys_nonblocking(FdCtx* ctx) noexcept {
+  if (ctx->sys_nonblocking || ctx->user_nonblocking) return true;
+  int flags = fcntl_f(ctx->fd, F_GETFL);
+  if (flags < 0) return false;
+  if (!(flags & O_NONBLOCK) && fcntl_f(ctx->fd, F_SETFL, flags | O_NONBLOCK) != 0) return false;
+  ctx->sys_nonblocking = true;
+  return true;
+}
+
+/// Deadline for a wait given a SO_*TIMEO value (0: none).
+inline std::int64_t deadline_from(std::int64_t timeout_ns) noexcept {
+  return timeout_ns > 0 ? detail::now_ns() + timeout_ns : 0;
+}
+
+/// Waits until fd is ready for `events` or the deadline (0: none) passes.
+/// In a coroutine the task parks; outside, the thread blocks in poll.
+/// Returns 1 ready, 0 timed out, -1 with errno.
+inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
+  if (in_coroutine()) return detail::io_wait_fd(fd, events, deadline_ns);
+  for (;;) {
+    int timeout_ms = -1;
+    if (deadline_ns != 0) {
+      std::int64_t left = deadline_ns - detail::now_ns();
+      if (left <= 0) return 0;
+      timeout_ms = static_cast<int>((left + 999'999) / 1'000'000);
+    }
+    pollfd pfd{fd, events, 0};
+    int n = poll_f(&pfd, 1, timeout_ms);
+    if (n < 0 && errno == EINTR) return -1;
+    if (n > 0 && (pfd.revents & POLLNVAL)) {
+      errno = EBADF;
+      return -1;
+    }
+    if (n != 0 || deadline_ns == 0 || detail::now_ns() >= deadline_ns) return n;
+  }
+}
+
+/// How a hooked call on `fd` proceeds (see the top of this file).
+enum class Path { pass_through, try_then_wait, wait_then_call };
+
+inline Path choose_path(int fd, FdCtx** out_ctx) noexcept {
+  FdCtx* ctx = detail::fd_ctx_find(fd);
+  *out_ctx = ctx;
+  if (ctx != nullptr && ctx->managed) {
+    if (ctx->user_nonblocking) return Path::pass_through;
+    if (in_coroutine()) {
+      return make_sys_nonblocking(ctx) ? Path::try_then_wait : Path::pass_through;
+    }
+    // Outside a coroutine the fd may already be O_NONBLOCK on our account.
+    return ctx->sys_nonblocking ? Path::try_then_wait : Path::pass_through;
+  }
+  if (!in_coroutine()) return Path::pass_through;
+  int flags = fcntl_f(fd, F_GETFL);
+  if (flags < 0 || (flags & O_NONBLOCK)) return Path::pass_through;  // EBADF / user's choice
+  return Path::wait_then_call;
+}
+
+/// Read-side core: runs `op` until it does not report EAGAIN, waiting for
+/// POLLIN in between, within SO_RCVTIMEO.
+template <class Op>
+auto hooked_read(int fd, Op&& op) -> decltype(op()) {
+  ensure_init();
+  FdCtx* ctx = nullptr;
+  Path path = choose_path(fd, &ctx);
+  if (path == Path::pass_through) return op();
+  const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->recv_timeout_ns : 0);
+  if (path == Path::wait_then_call) {
+    int r = wait_ready(fd, POLLIN, deadline);
+    if (r < 0) return -1;
+    if (r == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return op();
+  }
+  for (;;) {
+    auto n = op();
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    int r = wait_ready(fd, POLLIN, deadline);
+    if (r < 0) return -1;
+    if (r == 0) {
+      errno = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
+      return -1;
+    }
+  }
+}
+
+}  // namespace hooks
+}  // namespace co
+
+namespace co {
+namespace hooks {
+
+/// Write-side core for a call that sends `total` bytes: `op(done)` sends the
+/// part from byte `done` on. On a blocking stream fd (socket, pipe) it loops
+/// until everything is written, as the kernel's blocking write does; a
+/// timeout (SO_SNDTIMEO) or an error after some bytes returns the count so
+/// far, before any byte it returns -1 with errno (EAGAIN on timeout).
+template <class Op>
+ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
+  ensure_init();
+  FdCtx* ctx = nullptr;
+  Path path = choose_path(fd, &ctx);
+  if (path == Path::pass_through) return op(std::size_t{0});
+  const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->send_timeout_ns : 0);
+  if (path == Path::wait_then_call) {
+    int r = wait_ready(fd, POLLOUT, deadline);
+    if (r < 0) return -1;
+    if (r == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return op(std::size_t{0});
+  }
+  const bool loop = ctx->stream;
+  std::size_t done = 0;
+  for (;;) {
+    ssize_t n = op(done);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      if (!loop || done >= total) return static_cast<ssize_t>(done);
+      continue;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return done > 0 ? static_cast<ssize_t>(done) : -1;
+    }
+    int r = wait_ready(fd, POLLOUT, deadline);
+    if (r <= 0) {
+      if (done > 0) return static_cast<ssize_t>(done);
+      if (r == 0) errno = EAGAIN;
+      return -1;
+    }
+  }
+}
+
+}  // namespace hooks
+}  // namespace co

@@ -1,0 +1,109 @@
+// The read/write family: read, readv, recv, recvfrom, recvmsg, write,
+// writev, send, sendto, sendmsg. Each is hooked_read / hooked_write
+// (hook_support.h) around the original; POSIX semantics come from the kernel.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "hook_support.h"
+
+namespace {
+
+using co::hooks::hooked_read;
+using co::hooks::hooked_write;
+
+std::size_t iov_total(const struct iovec* iov, int count) {
+  std::size_t total = 0;
+  if (iov == nullptr || count <= 0 || count > IOV_MAX) return 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  return total;
+}
+
+// The iovecs that remain after the first `done` bytes (copied, the caller's
+// array is const).
+std::vector<struct iovec> iov_after(const struct iovec* iov, int count, std::size_t done) {
+  std::vector<struct iovec> rest;
+  for (int i = 0; i < count; ++i) {
+    if (done >= iov[i].iov_len) {
+      done -= iov[i].iov_len;
+      continue;
+    }
+    rest.push_back({static_cast<char*>(iov[i].iov_base) + done, iov[i].iov_len - done});
+    done = 0;
+  }
+  return rest;
+}
+
+}  // namespace
+
+extern "C" {
+
+ssize_t read(int fd, void* buf, size_t count) {
+  return hooked_read(fd, [&] { return read_f(fd, buf, count); });
+}
+
+ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
+  return hooked_read(fd, [&] { return readv_f(fd, iov, iovcnt); });
+}
+
+ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  return hooked_read(fd, [&] { return recv_f(fd, buf, len, flags); });
+}
+
+ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
+                 socklen_t* addrlen) {
+  return hooked_read(fd, [&] { return recvfrom_f(fd, buf, len, flags, addr, addrlen); });
+}
+
+ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  return hooked_read(fd, [&] { return recvmsg_f(fd, msg, flags); });
+}
+
+ssize_t write(int fd, const void* buf, size_t count) {
+  return hooked_write(fd, count, [&](std::size_t done) {
+    return write_f(fd, static_cast<const char*>(buf) + done, count - done);
+  });
+}
+
+ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  return hooked_write(fd, len, [&](std::size_t done) {
+    return send_f(fd, static_cast<const char*>(buf) + done, len - done, flags);
+  });
+}
+
+ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
+               socklen_t addrlen) {
+  return hooked_write(fd, len, [&](std::size_t done) {
+    return sendto_f(fd, static_cast<const char*>(buf) + done, len - done, flags, addr, addrlen);
+  });
+}
+
+ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
+  return hooked_write(fd, iov_total(iov, iovcnt), [&](std::size_t done) {
+    if (done == 0) return writev_f(fd, iov, iovcnt);
+    std::vector<struct iovec> rest = iov_after(iov, iovcnt, done);
+    return writev_f(fd, rest.data(), static_cast<int>(rest.size()));
+  });
+}
+
+ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  std::size_t total =
+      msg != nullptr ? iov_total(msg->msg_iov, static_cast<int>(msg->msg_iovlen)) : 0;
+  return hooked_write(fd, total, [&](std::size_t done) {
+    if (done == 0) return sendmsg_f(fd, msg, flags);
+    // Ancillary data went with the first part; the rest is plain bytes.
+    std::vector<struct iovec> rest =
+        iov_after(msg->msg_iov, static_cast<int>(msg->msg_iovlen), done);
+    struct msghdr tail = *msg;
+    tail.msg_iov = rest.data();
+    tail.msg_iovlen = rest.size();
+    tail.msg_control = nullptr;
+    tail.msg_controllen = 0;
+    return sendmsg_f(fd, &tail, flags);
+  });
+}
+
+}  // extern "C"

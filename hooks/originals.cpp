@@ -1,0 +1,224 @@
+// Filling the originals table (see originals.h for the three ways).
+#include "originals.h"
+
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+
+// glibc's internal aliases, present in its static archive. Weak: a dynamic
+// link does not need them (and libc.so does not export most of them).
+extern "C" {
+ssize_t __libc_read(int, void*, size_t) __attribute__((weak));
+ssize_t __libc_write(int, const void*, size_t) __attribute__((weak));
+ssize_t __libc_recv(int, void*, size_t, int) __attribute__((weak));
+ssize_t __libc_recvfrom(int, void*, size_t, int, struct sockaddr*, socklen_t*)
+    __attribute__((weak));
+ssize_t __libc_recvmsg(int, struct msghdr*, int) __attribute__((weak));
+ssize_t __libc_send(int, const void*, size_t, int) __attribute__((weak));
+ssize_t __libc_sendto(int, const void*, size_t, int, const struct sockaddr*, socklen_t)
+    __attribute__((weak));
+ssize_t __libc_sendmsg(int, const struct msghdr*, int) __attribute__((weak));
+int __libc_connect(int, const struct sockaddr*, socklen_t) __attribute__((weak));
+int __libc_accept(int, struct sockaddr*, socklen_t*) __attribute__((weak));
+int __libc_close(int) __attribute__((weak));
+int __libc_poll(struct pollfd*, nfds_t, int) __attribute__((weak));
+int __libc_fcntl64(int, int, ...) __attribute__((weak));
+int __libc_select(int, fd_set*, fd_set*, fd_set*, struct timeval*) __attribute__((weak));
+ssize_t __readv(int, const struct iovec*, int) __attribute__((weak));
+ssize_t __writev(int, const struct iovec*, int) __attribute__((weak));
+int __nanosleep(const struct timespec*, struct timespec*) __attribute__((weak));
+int __pipe(int*) __attribute__((weak));
+int __dup2(int, int) __attribute__((weak));
+}
+
+namespace {
+
+// The kernel's sigset_t is 64 bits on Linux (glibc's is larger).
+constexpr unsigned long kKernelSigsetSize = 8;
+
+// Direct system calls, for what a static archive offers no alias for.
+int sys_socket(int d, int t, int p) {
+  return static_cast<int>(syscall(SYS_socket, d, t, p));
+}
+int sys_socketpair(int d, int t, int p, int* sv) {
+  return static_cast<int>(syscall(SYS_socketpair, d, t, p, sv));
+}
+int sys_accept4(int fd, struct sockaddr* a, socklen_t* l, int f) {
+  return static_cast<int>(syscall(SYS_accept4, fd, a, l, f));
+}
+int sys_pipe2(int* fds, int flags) {
+  return static_cast<int>(syscall(SYS_pipe2, fds, flags));
+}
+int sys_dup(int fd) {
+  return static_cast<int>(syscall(SYS_dup, fd));
+}
+int sys_dup3(int a, int b, int f) {
+  return static_cast<int>(syscall(SYS_dup3, a, b, f));
+}
+int sys_ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  va_start(ap, req);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return static_cast<int>(syscall(SYS_ioctl, fd, req, arg));
+}
+int sys_setsockopt(int fd, int l, int n, const void* v, socklen_t len) {
+  return static_cast<int>(syscall(SYS_setsockopt, fd, l, n, v, len));
+}
+int sys_getsockopt(int fd, int l, int n, void* v, socklen_t* len) {
+  return static_cast<int>(syscall(SYS_getsockopt, fd, l, n, v, len));
+}
+int sys_ppoll(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset_t* s) {
+  return static_cast<int>(syscall(SYS_ppoll, f, n, t, s, kKernelSigsetSize));
+}
+int sys_epoll_wait(int e, struct epoll_event* ev, int m, int t) {
+  return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, nullptr, kKernelSigsetSize));
+}
+int sys_nanosleep(const struct timespec* req, struct timespec* rem) {
+  return static_cast<int>(syscall(SYS_nanosleep, req, rem));
+}
+unsigned int sys_sleep(unsigned int seconds) {
+  struct timespec req {
+    static_cast<time_t>(seconds), 0
+  }, rem{0, 0};
+  if (sys_nanosleep(&req, &rem) == 0) return 0;
+  return static_cast<unsigned int>(rem.tv_sec + (rem.tv_nsec > 0 ? 1 : 0));
+}
+int sys_usleep(useconds_t usec) {
+  struct timespec req {
+    static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000
+  };
+  return sys_nanosleep(&req, nullptr);
+}
+
+bool g_initialised = false;
+const char* g_resolution = "unresolved";
+const char* g_missing[64];
+int g_missing_count = 0;
+
+template <class F>
+void resolve(F& slot, const char* name, F static_alias, F syscall_fallback) {
+  if (slot != nullptr) return;
+  slot = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+  if (slot == nullptr) slot = static_alias;
+  if (slot == nullptr) slot = syscall_fallback;
+  if (slot == nullptr && g_missing_count < 64) g_missing[g_missing_count++] = name;
+}
+
+}  // namespace
+
+extern "C" {
+
+socket_t socket_f;
+socketpair_t socketpair_f;
+connect_t connect_f;
+accept_t accept_f;
+accept4_t accept4_f;
+pipe_t pipe_f;
+pipe2_t pipe2_f;
+close_t close_f;
+dup_t dup_f;
+dup2_t dup2_f;
+dup3_t dup3_f;
+fcntl_t fcntl_f;
+ioctl_t ioctl_f;
+setsockopt_t setsockopt_f;
+getsockopt_t getsockopt_f;
+read_t read_f;
+readv_t readv_f;
+recv_t recv_f;
+recvfrom_t recvfrom_f;
+recvmsg_t recvmsg_f;
+write_t write_f;
+writev_t writev_f;
+send_t send_f;
+sendto_t sendto_f;
+sendmsg_t sendmsg_f;
+poll_t poll_f;
+ppoll_t ppoll_f;
+select_t select_f;
+epoll_wait_t epoll_wait_f;
+sleep_t sleep_f;
+usleep_t usleep_f;
+nanosleep_t nanosleep_f;
+gethostbyname_t gethostbyname_f;
+gethostbyname_r_t gethostbyname_r_f;
+gethostbyname2_r_t gethostbyname2_r_f;
+gethostbyaddr_t gethostbyaddr_f;
+gethostbyaddr_r_t gethostbyaddr_r_f;
+getaddrinfo_t getaddrinfo_f;
+
+void coroutine_hook_init(void) {
+  if (g_initialised) return;
+  const bool dynamic = dlsym(RTLD_NEXT, "read") != nullptr;
+  g_resolution = dynamic ? "dlsym(RTLD_NEXT)" : "static aliases";
+
+  resolve<socket_t>(socket_f, "socket", nullptr, sys_socket);
+  resolve<socketpair_t>(socketpair_f, "socketpair", nullptr, sys_socketpair);
+  resolve<connect_t>(connect_f, "connect", __libc_connect, nullptr);
+  resolve<accept_t>(accept_f, "accept", __libc_accept, nullptr);
+  resolve<accept4_t>(accept4_f, "accept4", nullptr, sys_accept4);
+  resolve<pipe_t>(pipe_f, "pipe", __pipe, nullptr);
+  resolve<pipe2_t>(pipe2_f, "pipe2", nullptr, sys_pipe2);
+  resolve<close_t>(close_f, "close", __libc_close, nullptr);
+  resolve<dup_t>(dup_f, "dup", nullptr, sys_dup);
+  resolve<dup2_t>(dup2_f, "dup2", __dup2, nullptr);
+  resolve<dup3_t>(dup3_f, "dup3", nullptr, sys_dup3);
+  resolve<fcntl_t>(fcntl_f, "fcntl", __libc_fcntl64, nullptr);
+  resolve<ioctl_t>(ioctl_f, "ioctl", nullptr, sys_ioctl);
+  resolve<setsockopt_t>(setsockopt_f, "setsockopt", nullptr, sys_setsockopt);
+  resolve<getsockopt_t>(getsockopt_f, "getsockopt", nullptr, sys_getsockopt);
+  resolve<read_t>(read_f, "read", __libc_read, nullptr);
+  resolve<readv_t>(readv_f, "readv", __readv, nullptr);
+  resolve<recv_t>(recv_f, "recv", __libc_recv, nullptr);
+  resolve<recvfrom_t>(recvfrom_f, "recvfrom", __libc_recvfrom, nullptr);
+  resolve<recvmsg_t>(recvmsg_f, "recvmsg", __libc_recvmsg, nullptr);
+  resolve<write_t>(write_f, "write", __libc_write, nullptr);
+  resolve<writev_t>(writev_f, "writev", __writev, nullptr);
+  resolve<send_t>(send_f, "send", __libc_send, nullptr);
+  resolve<sendto_t>(sendto_f, "sendto", __libc_sendto, nullptr);
+  resolve<sendmsg_t>(sendmsg_f, "sendmsg", __libc_sendmsg, nullptr);
+  resolve<poll_t>(poll_f, "poll", __libc_poll, nullptr);
+  resolve<ppoll_t>(ppoll_f, "ppoll", nullptr, sys_ppoll);
+  resolve<select_t>(select_f, "select", __libc_select, nullptr);
+  resolve<epoll_wait_t>(epoll_wait_f, "epoll_wait", nullptr, sys_epoll_wait);
+  resolve<sleep_t>(sleep_f, "sleep", nullptr, sys_sleep);
+  resolve<usleep_t>(usleep_f, "usleep", nullptr, sys_usleep);
+  resolve<nanosleep_t>(nanosleep_f, "nanosleep", __nanosleep, sys_nanosleep);
+  if (dynamic) {
+    // The resolver has no static equivalent: glibc's static resolver loads
+    // NSS modules dynamically anyway (see docs/hooks.md).
+    resolve<gethostbyname_t>(gethostbyname_f, "gethostbyname", nullptr, nullptr);
+    resolve<gethostbyname_r_t>(gethostbyname_r_f, "gethostbyname_r", nullptr, nullptr);
+    resolve<gethostbyname2_r_t>(gethostbyname2_r_f, "gethostbyname2_r", nullptr, nullptr);
+    resolve<gethostbyaddr_t>(gethostbyaddr_f, "gethostbyaddr", nullptr, nullptr);
+    resolve<gethostbyaddr_r_t>(gethostbyaddr_r_f, "gethostbyaddr_r", nullptr, nullptr);
+    resolve<getaddrinfo_t>(getaddrinfo_f, "getaddrinfo", nullptr, nullptr);
+  }
+  if (g_missing_count > 0) {
+    std::fprintf(stderr, "coscope: coroutine_hook_init: no original found for:");
+    for (int i = 0; i < g_missing_count; ++i) std::fprintf(stderr, " %s", g_missing[i]);
+    std::fprintf(stderr, "\n");
+    std::_Exit(127);
+  }
+  g_initialised = true;
+}
+
+const char* coscope_hook_resolution(void) {
+  return g_resolution;
+}
+
+}  // extern "C"
+
+namespace {
+// Resolve before main(): hooks may run in static constructors, too (each
+// hook also calls coroutine_hook_init() if it finds its slot empty).
+__attribute__((constructor(101))) void init_hooks_early() {
+  coroutine_hook_init();
+}
+}  // namespace
