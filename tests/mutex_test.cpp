@@ -82,7 +82,9 @@ TEST_P(Mutex, TryLockFailsWhileHeld) {
   });
 }
 
-TEST_P(Mutex, WaitersAcquireInArrivalOrder) {
+// Waiters that have waited past the hand-off bound get the lock in arrival
+// order, ahead of a running task that unlocks and locks again at once.
+TEST_P(Mutex, StarvingWaitersAreServedInArrivalOrder) {
   constexpr int kWaiters = 6;
   co::Mutex m;
   std::vector<int> order;
@@ -97,13 +99,50 @@ TEST_P(Mutex, WaitersAcquireInArrivalOrder) {
       ASSERT_TRUE(Eventually(
           [&] { return CountParked(sched(), co::WaitReason::mutex) == std::size_t(i + 1); }));
     }
+    co::this_task::sleep_for(5ms);  // every waiter is now past kHandoffAfterNs
     m.unlock();
-    // The unlocking task queues behind the waiters (FIFO hand-off).
-    std::lock_guard<co::Mutex> g(m);
+    std::lock_guard<co::Mutex> g(m);  // queues behind the waiters
     order.push_back(kWaiters);
   });
   ASSERT_EQ(order.size(), std::size_t(kWaiters + 1));
   for (int i = 0; i <= kWaiters; ++i) EXPECT_EQ(order[i], i);
+}
+
+// A task that relocks in a loop cannot keep a waiter out for longer than the
+// hand-off bound: on several workers the woken waiter's retry races the
+// relock and loses, until unlock() hands over. (On one worker only the yield
+// lets any other task run; there the waiter's retry simply wins.)
+TEST_P(Mutex, BargingIsBounded) {
+  co::Mutex m;
+  std::atomic<bool> got{false}, hot_holds{false};
+  std::int64_t waited_ms = -1;
+  long hot_rounds = 0;
+  RunAll([&] {
+    Spawn([&] {
+      m.lock();
+      hot_holds = true;
+      EXPECT_TRUE(Eventually([&] { return CountParked(sched(), co::WaitReason::mutex) == 1; }));
+      auto end = Clock::now() + 2s;
+      while (!got.load() && Clock::now() < end) {
+        ++hot_rounds;
+        m.unlock();
+        if (workers() == 1) co::this_task::yield();  // else nobody else ever runs
+        m.lock();
+      }
+      m.unlock();
+    });
+    ASSERT_TRUE(Eventually([&] { return hot_holds.load(); }));
+    Spawn([&] {
+      auto start = Clock::now();
+      m.lock();
+      waited_ms = MsSince(start);
+      got = true;
+      m.unlock();
+    });
+  });
+  EXPECT_TRUE(got.load());
+  EXPECT_LT(waited_ms, 200) << "a barging task starved the waiter";
+  EXPECT_GT(hot_rounds, 0);
 }
 
 TEST_P(Mutex, TryLockForTimesOutThenSucceeds) {

@@ -1,15 +1,34 @@
-// co::Mutex: FIFO hand-off lock; see mutex.h for the policy and why.
+// co::Mutex: bounded barging; see mutex.h for the policy and why.
 //
-// States (guarded by guard_):
-//   free:      locked_ == false, waiters_ empty
-//   held:      locked_ == true,  waiters_ maybe non-empty
-// Transitions: lock() on free -> held (owner_ = caller). lock() on held ->
-// enlist and park. unlock() with waiters -> held by the oldest waiter that
-// wake() still reaches (owner_ = that task); the waiter finds w.woken set
-// and returns owning the lock. unlock() without waiters -> free.
+// States (all guarded by guard_):
+//   free:       locked_ == false
+//   held:       locked_ == true; waiters_ may be non-empty
+//   waking_:    one waiter has been woken to retry and has not yet looked;
+//               while set, unlock() wakes nobody else (no thundering herd)
+// Transitions:
+//   lock() on free           -> held by the caller
+//   lock() on held           -> enlist at the back (MutexWaiter.since_ns = now) and park
+//   unlock(), no waiters or
+//     waking_ set            -> free
+//   unlock(), oldest waiter
+//     waited < 1 ms          -> free, oldest waiter woken to retry (waking_ = true);
+//                               on retry it takes the lock if still free, else
+//                               re-enlists at the FRONT, keeping since_ns
+//   unlock(), oldest waiter
+//     waited >= 1 ms         -> held by that waiter (handoff = true), never free
+// A waiter whose timer already fired is skipped by wake_front() either way.
 #include "coscope/mutex.h"
 
 namespace co {
+namespace detail {
+
+/// A task or thread in Mutex::lock(); lives on its stack.
+struct MutexWaiter : Waiter {
+  std::int64_t since_ns = 0;  ///< when it first queued (kept across re-queues)
+  bool handoff = false;       ///< unlock() gave it the lock directly
+};
+
+}  // namespace detail
 
 void Mutex::lock() {
   lock_until_ns(detail::kNoDeadline);
@@ -27,20 +46,52 @@ bool Mutex::lock_until_ns(std::int64_t deadline_ns) {
     guard_.unlock();
     return false;
   }
-  detail::Waiter w;
-  detail::enlist(waiters_, w);
-  bool woken;
-  try {
-    woken = detail::block(guard_, waiters_, w, WaitReason::mutex, this, deadline_ns);
-  } catch (...) {
-    // ForcedUnwind. If unlock() had already handed us the lock, pass it on,
-    // or every other waiter would hang.
-    if (w.woken) unlock();
-    throw;
+  detail::MutexWaiter w;
+  w.since_ns = detail::now_ns();
+  bool requeue = false;
+  for (;;) {
+    w.handoff = false;
+    detail::enlist(waiters_, w, requeue);
+    bool woken;
+    try {
+      woken = detail::block(guard_, waiters_, w, WaitReason::mutex, this, deadline_ns);
+    } catch (...) {
+      // ForcedUnwind. Whatever unlock() gave us (the lock, or the retry
+      // turn) must be passed on, or the other waiters hang.
+      if (w.woken) {
+        guard_.lock();
+        if (w.handoff) {
+          release_locked();
+        } else {
+          waking_ = false;
+          if (!locked_ && detail::wake_front(waiters_)) waking_ = true;
+        }
+        guard_.unlock();
+      }
+      throw;
+    }
+    if (!woken) {  // timed out; never woken, so waking_ is not ours
+      guard_.unlock();
+      return false;
+    }
+    if (w.handoff) {  // owner_ already set by unlock()
+      guard_.unlock();
+      return true;
+    }
+    waking_ = false;
+    if (!locked_) {
+      locked_ = true;
+      owner_ = detail::current_task();
+      guard_.unlock();
+      return true;
+    }
+    // A running task barged in first: wait again, at the front.
+    if (detail::expired(deadline_ns)) {
+      guard_.unlock();
+      return false;
+    }
+    requeue = true;
   }
-  // A winner of the hand-off owns the lock now (owner_ set by unlock()).
-  guard_.unlock();
-  return woken;
 }
 
 bool Mutex::try_lock() noexcept {
@@ -56,13 +107,28 @@ bool Mutex::try_lock() noexcept {
 
 void Mutex::unlock() noexcept {
   guard_.lock();
-  if (detail::Waiter* w = detail::wake_front(waiters_)) {
-    owner_ = w->ticket.task;  // still locked_: ownership moves to w
-  } else {
-    locked_ = false;
-    owner_ = nullptr;
-  }
+  release_locked();
   guard_.unlock();
+}
+
+void Mutex::release_locked() noexcept {
+  if (!waiters_.empty() && !waking_) {
+    auto* oldest = static_cast<detail::MutexWaiter*>(waiters_.head);
+    if (detail::now_ns() - oldest->since_ns >= kHandoffAfterNs) {
+      if (detail::Waiter* w = detail::wake_front(waiters_)) {
+        static_cast<detail::MutexWaiter*>(w)->handoff = true;
+        owner_ = w->ticket.task;  // stays locked_: ownership moves to w
+        return;
+      }
+    } else {
+      locked_ = false;
+      owner_ = nullptr;
+      if (detail::wake_front(waiters_)) waking_ = true;
+      return;
+    }
+  }
+  locked_ = false;
+  owner_ = nullptr;
 }
 
 bool Mutex::is_locked() const noexcept {

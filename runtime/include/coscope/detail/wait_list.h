@@ -85,6 +85,19 @@ struct WaitList {
     ++count;
   }
 
+  void push_front(Waiter* w) noexcept {
+    w->prev = nullptr;
+    w->next = head;
+    if (head) {
+      head->prev = w;
+    } else {
+      tail = w;
+    }
+    head = w;
+    w->linked = true;
+    ++count;
+  }
+
   void remove(Waiter* w) noexcept {
     if (w->prev) {
       w->prev->next = w->next;
@@ -132,9 +145,16 @@ std::int64_t deadline_at(const std::chrono::time_point<Clock, Duration>& tp) {
 
 /// With the object lock held: links `w` at the back of `list`, armed for the
 /// calling task (prepare_park) or, outside a coroutine, for the calling thread.
-inline void enlist(WaitList& list, Waiter& w) noexcept {
+/// `at_front`: queue ahead of the others (a waiter re-queueing after it lost
+/// a race keeps its place).
+inline void enlist(WaitList& list, Waiter& w, bool at_front = false) noexcept {
   if (current_task() != nullptr) w.ticket = prepare_park();
-  list.push_back(&w);
+  w.woken = false;
+  if (at_front) {
+    list.push_front(&w);
+  } else {
+    list.push_back(&w);
+  }
 }
 
 /// Called with the object lock held and `w` enlisted. Waits until a waker
