@@ -306,6 +306,15 @@ TEST_P(Channel, RecvForGetsAValueBeforeTheDeadline) {
     auto start = Clock::now();
     EXPECT_EQ(ch.recv_for(2s), std::optional<int>(11));
     EXPECT_LT(MsSince(start), 1000);
+    // Timeouts too large to represent mean "no deadline", not "expired".
+    Spawn([&] {
+      co::this_task::sleep_for(10ms);
+      ch << 12;
+      co::this_task::sleep_for(10ms);
+      ch << 13;
+    });
+    EXPECT_EQ(ch.recv_for(std::chrono::hours::max()), std::optional<int>(12));
+    EXPECT_EQ(ch.recv_until(Clock::time_point::max()), std::optional<int>(13));
   });
 }
 

@@ -49,6 +49,10 @@
 // std::terminate). A Channel is neither copyable nor movable: share it by
 // reference or pointer. Destroying a channel with waiters is undefined.
 //
+// If a task is unwound (ForcedUnwind: its Scheduler is destroyed) while it
+// waits, its waiter node leaves the channel; a value already handed to it is
+// destroyed with its stack.
+//
 // A parked task records TaskState::sys_block with WaitReason::channel_send
 // or channel_recv and this channel's address as its wait object.
 #pragma once

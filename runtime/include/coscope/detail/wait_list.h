@@ -126,21 +126,24 @@ inline bool expired(std::int64_t deadline_ns) noexcept {
   return deadline_ns != kNoDeadline && deadline_ns <= now_ns();
 }
 
-/// Converts a relative timeout to a block() deadline (saturating).
+/// Converts a relative timeout to a block() deadline. Timeouts beyond ~31
+/// years mean "no deadline" (also keeps the arithmetic far from overflow).
 template <class Rep, class Period>
 std::int64_t deadline_after(const std::chrono::duration<Rep, Period>& d) {
   std::int64_t now = now_ns();
-  if (std::chrono::duration<double>(d).count() > 1e9) return kNoDeadline - 1;  // ~31 years
+  if (std::chrono::duration<double>(d).count() > 1e9) return kNoDeadline;
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (ns <= 0) return now;
-  if (ns >= kNoDeadline - now) return kNoDeadline - 1;
+  if (ns >= kNoDeadline - now) return kNoDeadline;
   return now + ns;
 }
 
 /// Converts an absolute time point to a block() deadline.
 template <class Clock, class Duration>
 std::int64_t deadline_at(const std::chrono::time_point<Clock, Duration>& tp) {
-  return deadline_after(tp - Clock::now());
+  auto now = Clock::now();
+  if (tp <= now) return now_ns();  // also keeps tp - now from overflowing
+  return deadline_after(tp - now);
 }
 
 /// With the object lock held: links `w` at the back of `list`, armed for the
