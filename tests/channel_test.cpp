@@ -319,11 +319,13 @@ TEST_P(Channel, RecvForGetsAValueBeforeTheDeadline) {
 }
 
 // Timed waiters racing with wakers: a value is delivered exactly when its
-// send reports success, never to a receiver that already timed out.
+// send reports success, never to a receiver that already timed out. Both
+// sides pause now and then, so both sides time out many times.
 TEST_P(Channel, TimeoutsRacingWithWakersLoseNothing) {
   co::Channel<int> ch;
   constexpr int kSenders = 4, kReceivers = 4, kPerSender = 300;
   std::atomic<std::int64_t> sent_sum{0}, recv_sum{0}, sent_n{0}, recv_n{0};
+  std::atomic<std::int64_t> send_timeouts{0}, recv_timeouts{0};
   RunAll([&] {
     co::WaitGroup senders, receivers;
     std::atomic<bool> stop{false};
@@ -332,10 +334,13 @@ TEST_P(Channel, TimeoutsRacingWithWakersLoseNothing) {
       Spawn([&, s] {
         for (int i = 1; i <= kPerSender; ++i) {
           int v = s * kPerSender + i;
-          if (ch.send_for(std::move(v), std::chrono::microseconds(50 + 37 * (i % 7)))) {
+          if (ch.send_for(std::move(v), std::chrono::microseconds(100 + 53 * (i % 7)))) {
             sent_sum += s * kPerSender + i;
             ++sent_n;
+          } else {
+            ++send_timeouts;
           }
+          if (i % 50 == 0) co::this_task::sleep_for(2ms);
         }
         senders.done();
       });
@@ -343,10 +348,14 @@ TEST_P(Channel, TimeoutsRacingWithWakersLoseNothing) {
     for (int r = 0; r < kReceivers; ++r) {
       receivers.add();
       Spawn([&, r] {
+        int got = 0;
         while (!stop.load()) {
-          if (auto v = ch.recv_for(std::chrono::microseconds(40 + 29 * r))) {
+          if (auto v = ch.recv_for(std::chrono::microseconds(100 + 41 * r))) {
             recv_sum += *v;
             ++recv_n;
+            if (++got % 40 == 0) co::this_task::sleep_for(2ms);
+          } else {
+            ++recv_timeouts;
           }
         }
         receivers.done();
@@ -357,6 +366,8 @@ TEST_P(Channel, TimeoutsRacingWithWakersLoseNothing) {
     receivers.wait();
   });
   EXPECT_GT(sent_n.load(), 0);
+  EXPECT_GT(send_timeouts.load(), 0) << "the test did not exercise sender timeouts";
+  EXPECT_GT(recv_timeouts.load(), 0) << "the test did not exercise receiver timeouts";
   EXPECT_EQ(sent_n.load(), recv_n.load());
   EXPECT_EQ(sent_sum.load(), recv_sum.load());
   EXPECT_EQ(ch.waiting_senders() + ch.waiting_receivers(), 0u);
