@@ -60,10 +60,15 @@ void IdleWaiter::Wait(std::int64_t timeout_ns) {
   int n = sys::epoll_wait(epoll_fd_, events, 2, timeout_ms);
   for (int i = 0; i < n; ++i) {
     if (events[i].data.u64 == kInterruptTag) {
-      interrupt_pending_.store(false, std::memory_order_seq_cst);
+      // Drain first, then re-arm: clearing the flag first would let an
+      // Interrupt() between the two write a count we then drain, leaving the
+      // flag set with nothing pending, and every later Interrupt() a no-op.
+      // An Interrupt() after the drain but before the store is lost, which is
+      // harmless: this thread is returning and re-checks for work.
       std::uint64_t drained;
       while (sys::read(event_fd_, &drained, sizeof drained) > 0) {
       }
+      interrupt_pending_.store(false, std::memory_order_seq_cst);
     } else {
       reactor().Harvest();
     }

@@ -97,6 +97,9 @@ void Processer::Run() {
     if (tk != nullptr) {
       SwapIn(tk);
       if (++tick % SchedulerCore::kPollInterval == 0) core->PollWhileBusy(this);
+      // Stop() takes effect between tasks, even while ready tasks remain
+      // (a draining processer runs to the end instead).
+      if (!draining && core->stop_requested.load(std::memory_order_relaxed)) break;
       continue;
     }
     if (draining || core->ShouldStop(this)) break;
