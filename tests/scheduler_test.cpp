@@ -1,0 +1,922 @@
+// Scheduler behaviour: run order, yield fairness, sleeping and timers, the
+// task registry, many tasks, parallelism, Start/Stop/restart, misuse, and
+// spawning from other threads and schedulers.
+//
+// Every scheduling test runs at 1, 2 and 4 workers (worker_fixture.h); the key
+// ones also run under both scheduling policies (suite SchedPolicy). Timing
+// checks use generous bounds only: these tests run on loaded 2-core machines.
+#include <gtest/gtest.h>
+
+#include <coscope/coscope.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "test_watchdog.h"
+#include "worker_fixture.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::int64_t MsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+/// Waits (parking a task, or blocking a thread) until pred() or `limit`; returns pred().
+template <class Pred>
+bool Eventually(Pred pred, std::chrono::milliseconds limit = 2000ms) {
+  const auto end = Clock::now() + limit;
+  while (!pred()) {
+    if (Clock::now() > end) return false;
+    co::this_task::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// The running test's full name, for the watchdog's report.
+std::string CurrentTestName() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return std::string(info->test_suite_name()) + "." + info->name();
+}
+
+/// The live tasks of `s`, from the registry.
+std::vector<co::TaskInfo> TasksOf(const co::Scheduler& s) {
+  std::vector<co::TaskInfo> out;
+  for (co::TaskInfo& t : co::snapshot_tasks()) {
+    if (t.scheduler == &s) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+/// A scheduler with a worker count and the fixture's two ways of running it:
+/// RunUntilNoTask() on the test thread for 1 worker, Start(n) otherwise.
+struct Harness {
+  co::Scheduler& sched;
+  std::size_t workers;
+
+  template <class F>
+  co::TaskId Spawn(F&& fn, std::string_view name = {}) {
+    return co::spawn(std::forward<F>(fn), co::SpawnOptions{name, 0, &sched});
+  }
+  template <class F>
+  void RunAll(F&& root) {
+    Spawn(std::forward<F>(root), "root");
+    RunUntilDone();
+  }
+  void RunUntilDone() {
+    coscope_test::Watchdog watchdog("running the tasks at " + std::to_string(workers) +
+                                    " worker(s)");
+    if (workers == 1) {
+      sched.RunUntilNoTask();
+    } else {
+      sched.Start(workers);
+      sched.WaitUntilNoTask();
+      sched.Stop();
+    }
+  }
+};
+
+// ---- the two fixtures -------------------------------------------------------
+
+/// Workers 1, 2, 4 with the default policy (work stealing).
+class Sched : public coscope_test::WorkersTest {
+ protected:
+  Harness H() { return Harness{sched(), workers()}; }
+};
+COSCOPE_INSTANTIATE_WORKER_COUNTS(Sched);
+
+/// Workers 1, 2, 4 under each scheduling policy.
+using PolicyParam = std::tuple<std::size_t, co::SchedulingPolicyKind>;
+
+std::string PolicyName(co::SchedulingPolicyKind k) {
+  return k == co::SchedulingPolicyKind::round_robin ? "round_robin" : "work_stealing";
+}
+
+class SchedPolicy : public ::testing::TestWithParam<PolicyParam> {
+ protected:
+  std::size_t workers() const { return std::get<0>(GetParam()); }
+  co::SchedulingPolicyKind policy() const { return std::get<1>(GetParam()); }
+  Harness H() { return Harness{sched_, workers()}; }
+
+ private:
+  co::Scheduler sched_{co::SchedulerOptions{std::get<1>(GetParam())}};
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, SchedPolicy,
+    ::testing::Combine(::testing::Values(std::size_t{1}, std::size_t{2}, std::size_t{4}),
+                       ::testing::Values(co::SchedulingPolicyKind::round_robin,
+                                         co::SchedulingPolicyKind::work_stealing)),
+    [](const ::testing::TestParamInfo<PolicyParam>& info) {
+      return PolicyName(std::get<1>(info.param)) + "_" + std::to_string(std::get<0>(info.param)) +
+             "_workers";
+    });
+
+/// Policy only (tests that pick their own worker counts).
+class PolicyOnly : public ::testing::TestWithParam<co::SchedulingPolicyKind> {
+ protected:
+  co::SchedulerOptions options() const { return co::SchedulerOptions{GetParam()}; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Policies, PolicyOnly,
+                         ::testing::Values(co::SchedulingPolicyKind::round_robin,
+                                           co::SchedulingPolicyKind::work_stealing),
+                         [](const ::testing::TestParamInfo<co::SchedulingPolicyKind>& info) {
+                           return PolicyName(info.param);
+                         });
+
+// ---- run order --------------------------------------------------------------
+
+// Tasks queued before the run start in spawn order; a task spawned by a
+// running task queues behind those already waiting. With one worker the order
+// is exact; with more, every task still runs exactly once.
+void CheckSpawnOrder(Harness& h) {
+  constexpr int kTasks = 50;
+  std::mutex mu;
+  std::vector<int> order;
+  auto record = [&](int v) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(v);
+  };
+  for (int i = 0; i < kTasks; ++i) {
+    h.Spawn([&, i] {
+      record(i);
+      if (i == 0) {
+        // Spawned while 1..49 wait: runs after them.
+        h.Spawn([&] { record(1000); });
+      }
+    });
+  }
+  h.RunUntilDone();
+
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kTasks + 1));
+  std::vector<int> expected;
+  for (int i = 0; i < kTasks; ++i) expected.push_back(i);
+  expected.push_back(1000);
+  if (h.workers == 1) {
+    EXPECT_EQ(order, expected);
+  } else {
+    std::vector<int> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, expected);
+  }
+}
+
+TEST_P(Sched, SpawnOrderIsFifoOnOneWorker) {
+  Harness h = H();
+  CheckSpawnOrder(h);
+}
+TEST_P(SchedPolicy, SpawnOrderIsFifoOnOneWorker) {
+  Harness h = H();
+  CheckSpawnOrder(h);
+}
+
+// ---- yield ------------------------------------------------------------------
+
+// One worker: N tasks yielding K times interleave strictly round robin.
+void CheckYieldInterleavesExactly(Harness& h) {
+  constexpr int kTasks = 4, kSteps = 5;
+  std::mutex mu;
+  std::vector<int> seq;
+  for (int i = 0; i < kTasks; ++i) {
+    h.Spawn([&, i] {
+      for (int k = 0; k < kSteps; ++k) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          seq.push_back(i);
+        }
+        co::this_task::yield();
+      }
+    });
+  }
+  h.RunUntilDone();
+  ASSERT_EQ(seq.size(), static_cast<std::size_t>(kTasks * kSteps));
+  if (h.workers == 1) {
+    std::vector<int> expected;
+    for (int k = 0; k < kSteps; ++k) {
+      for (int i = 0; i < kTasks; ++i) expected.push_back(i);
+    }
+    EXPECT_EQ(seq, expected);
+  } else {
+    for (int i = 0; i < kTasks; ++i) EXPECT_EQ(std::count(seq.begin(), seq.end(), i), kSteps);
+  }
+}
+
+// Any worker count: tasks advance in lock step - a task may take step k only
+// once every task has finished step k-1, and waits for that by yielding. This
+// completes only if each yield gives the other tasks (more tasks than
+// workers) a turn; an unfair yield leaves some task waiting forever.
+void CheckYieldLockstep(Harness& h) {
+  constexpr int kTasks = 6, kSteps = 20;
+  std::array<std::atomic<int>, kTasks> progress{};
+  std::atomic<bool> stuck{false};
+  std::atomic<int> max_lead{0};
+  const auto deadline = Clock::now() + 2s;
+  auto min_progress = [&] {
+    int m = kSteps;
+    for (auto& p : progress) m = std::min(m, p.load());
+    return m;
+  };
+  for (int i = 0; i < kTasks; ++i) {
+    h.Spawn([&, i] {
+      for (int k = 0; k < kSteps; ++k) {
+        while (min_progress() < k) {
+          if (stuck.load() || Clock::now() > deadline) {
+            stuck = true;
+            return;
+          }
+          co::this_task::yield();
+        }
+        progress[i] = k + 1;
+        int lead = k + 1 - min_progress();
+        int prev = max_lead.load();
+        while (lead > prev && !max_lead.compare_exchange_weak(prev, lead)) {
+        }
+      }
+    });
+  }
+  h.RunUntilDone();
+  EXPECT_FALSE(stuck.load()) << "a task never got a turn while others yielded";
+  for (int i = 0; i < kTasks; ++i) EXPECT_EQ(progress[i].load(), kSteps) << "task " << i;
+  EXPECT_LE(max_lead.load(), 1);
+}
+
+TEST_P(Sched, YieldInterleavesRoundRobin) {
+  Harness h = H();
+  CheckYieldInterleavesExactly(h);
+}
+TEST_P(SchedPolicy, YieldInterleavesRoundRobin) {
+  Harness h = H();
+  CheckYieldInterleavesExactly(h);
+}
+TEST_P(Sched, YieldGivesEveryTaskProgress) {
+  Harness h = H();
+  CheckYieldLockstep(h);
+}
+TEST_P(SchedPolicy, YieldGivesEveryTaskProgress) {
+  Harness h = H();
+  CheckYieldLockstep(h);
+}
+
+// ---- wake-ups across workers ----------------------------------------------------
+
+// Pairs of tasks bounce a value through two unbuffered channels; with several
+// workers the partners usually sit on different processers, so every hop is
+// a wake-up handed to another (often idle, polling or sleeping) processer. A
+// wake-up that gets lost leaves a pair parked forever (the watchdog fires).
+void CheckCrossWorkerPingPong(Harness& h) {
+  constexpr int kPairs = 8, kRounds = 300;
+  std::vector<std::unique_ptr<co::Channel<int>>> ping, pong;
+  for (int p = 0; p < kPairs; ++p) {
+    ping.push_back(std::make_unique<co::Channel<int>>());
+    pong.push_back(std::make_unique<co::Channel<int>>());
+  }
+  std::atomic<int> bounced{0}, mismatched{0};
+  for (int p = 0; p < kPairs; ++p) {
+    h.Spawn(
+        [&, p] {
+          for (int r = 0; r < kRounds; ++r) {
+            ping[p]->send(r);
+            auto v = pong[p]->recv();
+            if (!v || *v != r) mismatched++;
+            bounced++;
+          }
+        },
+        "pinger");
+    h.Spawn(
+        [&, p] {
+          for (int r = 0; r < kRounds; ++r) {
+            auto v = ping[p]->recv();
+            if (!v) return;
+            pong[p]->send(*v);
+          }
+        },
+        "ponger");
+  }
+  h.RunUntilDone();
+  EXPECT_EQ(bounced.load(), kPairs * kRounds);
+  EXPECT_EQ(mismatched.load(), 0);
+}
+
+TEST_P(Sched, WakeupsAcrossWorkersAreNeverLost) {
+  Harness h = H();
+  CheckCrossWorkerPingPong(h);
+}
+TEST_P(SchedPolicy, WakeupsAcrossWorkersAreNeverLost) {
+  Harness h = H();
+  CheckCrossWorkerPingPong(h);
+}
+
+// ---- sleep ------------------------------------------------------------------
+
+// Tasks sleeping until different deadlines wake no earlier than their
+// deadline, not much later, and in deadline order. With one worker the order
+// is exact even when the thread runs late (due timers fire in deadline order);
+// with more workers the observed order is only checked when nobody ran late
+// by more than the spacing of the deadlines.
+void CheckSleepWakeOrder(Harness& h) {
+  const std::vector<int> delays_ms = {60, 10, 40, 70, 20, 50, 30};
+  constexpr int kSpacingMs = 10;
+  struct Wake {
+    int delay_ms;
+    std::int64_t late_ms;
+  };
+  std::mutex mu;
+  std::vector<Wake> wakes;
+  const auto start = Clock::now();
+  for (int d : delays_ms) {
+    h.Spawn([&, d] {
+      const auto deadline = start + std::chrono::milliseconds(d);
+      co::this_task::sleep_until(deadline);
+      const auto now = Clock::now();
+      std::lock_guard<std::mutex> lock(mu);
+      wakes.push_back({d, MsBetween(deadline, now) - (now < deadline ? 1 : 0)});
+      EXPECT_GE(now, deadline) << "woke early from a " << d << " ms sleep";
+    });
+  }
+  h.RunUntilDone();
+  ASSERT_EQ(wakes.size(), delays_ms.size());
+  std::int64_t worst = 0;
+  for (const Wake& w : wakes) {
+    EXPECT_GE(w.late_ms, 0);
+    EXPECT_LE(w.late_ms, 200) << "sleep of " << w.delay_ms << " ms";
+    worst = std::max(worst, w.late_ms);
+  }
+  std::vector<int> order;
+  for (const Wake& w : wakes) order.push_back(w.delay_ms);
+  std::vector<int> sorted = delays_ms;
+  std::sort(sorted.begin(), sorted.end());
+  if (h.workers == 1 || worst < kSpacingMs) {
+    EXPECT_EQ(order, sorted) << "worst lateness " << worst << " ms";
+  }
+}
+
+TEST_P(Sched, SleepWakesInDeadlineOrder) {
+  Harness h = H();
+  CheckSleepWakeOrder(h);
+}
+TEST_P(SchedPolicy, SleepWakesInDeadlineOrder) {
+  Harness h = H();
+  CheckSleepWakeOrder(h);
+}
+
+// sleep_for sleeps at least its duration, measured from the call.
+TEST_P(Sched, SleepForSleepsAtLeastTheDuration) {
+  Harness h = H();
+  std::atomic<int> done{0};
+  for (int d : {5, 15, 30}) {
+    h.Spawn([&, d] {
+      const auto t0 = Clock::now();
+      co::this_task::sleep_for(std::chrono::milliseconds(d));
+      const auto t1 = Clock::now();
+      EXPECT_GE(t1 - t0, std::chrono::milliseconds(d));
+      EXPECT_LE(MsBetween(t0, t1), d + 200);
+      done++;
+    });
+    h.Spawn([&, d] {
+      const auto t0 = Clock::now();
+      co::co_sleep(d);
+      EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(d));
+      done++;
+    });
+  }
+  h.RunUntilDone();
+  EXPECT_EQ(done.load(), 6);
+}
+
+// A zero, negative or past sleep returns at once (no tick to wait for).
+TEST_P(Sched, ZeroNegativeAndPastSleepsReturnPromptly) {
+  Harness h = H();
+  std::int64_t elapsed_ms = -1;
+  h.RunAll([&] {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < 100; ++i) {
+      co::this_task::sleep_for(0ms);
+      co::this_task::sleep_for(-5ms);
+      co::this_task::sleep_until(Clock::now() - 1s);
+      co::co_sleep(0);
+    }
+    elapsed_ms = MsBetween(t0, Clock::now());
+  });
+  EXPECT_GE(elapsed_ms, 0);
+  EXPECT_LT(elapsed_ms, 1000) << "400 zero-length sleeps took " << elapsed_ms << " ms";
+}
+
+// A sleeping task does not hold its worker: with one worker another task keeps
+// running meanwhile, and the sleeper still wakes on time although the worker
+// never goes idle.
+TEST_P(Sched, SleepingTaskLeavesTheWorkerToOthers) {
+  Harness h = H();
+  std::atomic<bool> sleeper_done{false};
+  std::atomic<long> spins_while_sleeping{0};
+  std::int64_t late_ms = -1;
+  h.Spawn([&] {
+    const auto t0 = Clock::now();
+    co::co_sleep(50);
+    late_ms = MsBetween(t0, Clock::now()) - 50;
+    sleeper_done = true;
+  });
+  h.Spawn([&] {
+    const auto give_up = Clock::now() + 2s;
+    while (!sleeper_done.load() && Clock::now() < give_up) {
+      ++spins_while_sleeping;
+      co::this_task::yield();
+    }
+  });
+  h.RunUntilDone();
+  EXPECT_TRUE(sleeper_done.load());
+  EXPECT_GT(spins_while_sleeping.load(), 10);
+  EXPECT_GE(late_ms, 0);
+  EXPECT_LE(late_ms, 200);
+}
+
+// Outside any coroutine co_sleep blocks the calling thread for the duration.
+TEST(SleepOutsideTask, BlocksTheThread) {
+  ASSERT_EQ(co::this_task::id(), 0u);
+  auto t0 = Clock::now();
+  co::co_sleep(30);
+  auto ms = MsBetween(t0, Clock::now());
+  EXPECT_GE(Clock::now() - t0, 30ms);
+  EXPECT_LE(ms, 500);
+
+  t0 = Clock::now();
+  co::this_task::sleep_until(Clock::now() + 20ms);
+  EXPECT_GE(Clock::now() - t0, 20ms);
+
+  t0 = Clock::now();
+  co::this_task::sleep_for(0ms);
+  co::this_task::sleep_for(-10ms);
+  co::this_task::yield();  // outside a task: just the thread
+  EXPECT_LT(MsBetween(t0, Clock::now()), 100);
+}
+
+// ---- registry ---------------------------------------------------------------
+
+// live_task_count() and LiveTaskCount() equal spawned minus finished at each
+// checkpoint; blocked tasks appear in the snapshot as sys_block / channel recv.
+void CheckRegistryCounts(Harness& h) {
+  constexpr int kBlocked = 100, kFirstRelease = 40;
+  const std::size_t base = co::live_task_count();
+  co::Channel<int> ch;
+  std::atomic<int> finished{0};
+  bool checked = false;
+  h.RunAll([&] {
+    struct CloseOnExit {
+      co::Channel<int>& ch;
+      ~CloseOnExit() { ch.close(); }  // a failed ASSERT must not strand the blocked tasks
+    } guard{ch};
+    EXPECT_EQ(h.sched.LiveTaskCount(), 1u);
+    EXPECT_EQ(co::live_task_count(), base + 1);
+    for (int i = 0; i < kBlocked; ++i) {
+      h.Spawn(
+          [&] {
+            ch.recv();
+            finished++;
+          },
+          "blocked");
+    }
+    EXPECT_EQ(h.sched.LiveTaskCount(), kBlocked + 1u);
+    EXPECT_EQ(co::live_task_count(), base + kBlocked + 1);
+    ASSERT_TRUE(Eventually([&] { return ch.waiting_receivers() == kBlocked; }));
+
+    std::size_t blocked = 0, root = 0;
+    for (const co::TaskInfo& t : TasksOf(h.sched)) {
+      if (t.name == "blocked") {
+        EXPECT_EQ(t.state, co::TaskState::sys_block);
+        EXPECT_EQ(t.wait_reason, co::WaitReason::channel_recv);
+        ++blocked;
+      } else if (t.name == "root") {
+        EXPECT_EQ(t.id, co::this_task::id());
+        EXPECT_EQ(t.state, co::TaskState::runnable);
+        EXPECT_EQ(t.wait_reason, co::WaitReason::none);
+        ++root;
+      }
+    }
+    EXPECT_EQ(blocked, static_cast<std::size_t>(kBlocked));
+    EXPECT_EQ(root, 1u);
+
+    for (int i = 0; i < kFirstRelease; ++i) ASSERT_TRUE(ch.send(i));
+    ASSERT_TRUE(
+        Eventually([&] { return h.sched.LiveTaskCount() == kBlocked - kFirstRelease + 1u; }));
+    // Each task counts itself before it ends and leaves the registry after.
+    EXPECT_EQ(finished.load(), kFirstRelease);
+    EXPECT_EQ(co::live_task_count(), base + kBlocked - kFirstRelease + 1);
+    EXPECT_EQ(TasksOf(h.sched).size(), kBlocked - kFirstRelease + 1u);
+
+    ch.close();
+    ASSERT_TRUE(Eventually([&] { return h.sched.LiveTaskCount() == 1u; }));
+    EXPECT_EQ(finished.load(), kBlocked);
+    checked = true;
+  });
+  EXPECT_TRUE(checked);
+  EXPECT_EQ(h.sched.LiveTaskCount(), 0u);
+  EXPECT_EQ(co::live_task_count(), base);
+  EXPECT_TRUE(TasksOf(h.sched).empty());
+}
+
+TEST_P(Sched, RegistryCountsMatchSpawnedMinusFinished) {
+  Harness h = H();
+  CheckRegistryCounts(h);
+}
+TEST_P(SchedPolicy, RegistryCountsMatchSpawnedMinusFinished) {
+  Harness h = H();
+  CheckRegistryCounts(h);
+}
+
+// Seen from the test thread while the workers run: sleeping tasks are in state
+// sleep with wait reason sleep, and leave the registry once done.
+TEST_P(Sched, SleepingTasksShowInSnapshotFromAnotherThread) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  constexpr std::size_t kSleepers = 20;
+  co::Scheduler& s = sched();
+  const std::size_t base = co::live_task_count();
+  for (std::size_t i = 0; i < kSleepers; ++i) {
+    Spawn([] { co::this_task::sleep_for(300ms); }, "napper");
+  }
+  EXPECT_EQ(s.LiveTaskCount(), kSleepers);
+  EXPECT_EQ(co::live_task_count(), base + kSleepers);
+  {
+    // Not started yet: all queued, runnable.
+    auto tasks = TasksOf(s);
+    ASSERT_EQ(tasks.size(), kSleepers);
+    for (const auto& t : tasks) {
+      EXPECT_EQ(t.state, co::TaskState::runnable);
+      EXPECT_EQ(t.name, "napper");
+    }
+  }
+  s.Start(workers());
+  EXPECT_TRUE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), workers());
+  bool all_asleep = Eventually([&] {
+    auto tasks = TasksOf(s);
+    return tasks.size() == kSleepers && std::all_of(tasks.begin(), tasks.end(), [](const auto& t) {
+             return t.state == co::TaskState::sleep;
+           });
+  });
+  EXPECT_TRUE(all_asleep);
+  for (const auto& t : TasksOf(s)) {
+    EXPECT_EQ(t.state, co::TaskState::sleep);
+    EXPECT_EQ(t.wait_reason, co::WaitReason::sleep);
+    EXPECT_EQ(t.name, "napper");
+  }
+  EXPECT_EQ(s.LiveTaskCount(), kSleepers);
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  EXPECT_EQ(co::live_task_count(), base);
+  EXPECT_TRUE(TasksOf(s).empty());
+}
+
+// ---- many tasks -------------------------------------------------------------
+
+// 100,000 tasks, spawned by 10 spawner tasks, each run exactly once with a
+// distinct id.
+void CheckHundredThousand(Harness& h) {
+  constexpr std::size_t kSpawners = 10, kPerSpawner = 10'000, kTotal = kSpawners * kPerSpawner;
+  std::atomic<std::size_t> ran{0};
+  std::vector<co::TaskId> ids(kTotal, 0);
+  const std::size_t base = co::live_task_count();
+  const auto t0 = Clock::now();
+  for (std::size_t s = 0; s < kSpawners; ++s) {
+    h.Spawn([&, s] {
+      for (std::size_t i = 0; i < kPerSpawner; ++i) {
+        const std::size_t slot = s * kPerSpawner + i;
+        h.Spawn([&, slot] {
+          ids[slot] = co::this_task::id();
+          ran.fetch_add(1, std::memory_order_relaxed);
+        });
+      }
+    });
+  }
+  h.RunUntilDone();
+  EXPECT_EQ(ran.load(), kTotal);
+  EXPECT_EQ(h.sched.LiveTaskCount(), 0u);
+  EXPECT_EQ(co::live_task_count(), base);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_NE(ids.front(), 0u) << "some task did not run";
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "two tasks share an id";
+  ::testing::Test::RecordProperty("elapsed_ms", std::to_string(MsBetween(t0, Clock::now())));
+}
+
+TEST_P(Sched, HundredThousandTasksRunOnce) {
+  Harness h = H();
+  CheckHundredThousand(h);
+}
+TEST_P(SchedPolicy, HundredThousandTasksRunOnce) {
+  Harness h = H();
+  CheckHundredThousand(h);
+}
+
+// ---- parallelism ------------------------------------------------------------
+
+// With 2+ workers, two tasks that never yield run at the same time on
+// different threads: each spins until it has seen another task running
+// concurrently (or a shared 2 s deadline passes). With 1 worker everything
+// runs on the thread that called RunUntilNoTask().
+void CheckParallelism(Harness& h) {
+  constexpr int kTasks = 8;
+  std::atomic<int> running{0}, max_running{0};
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  const auto deadline = Clock::now() + (h.workers > 1 ? 2s : 0s);
+  for (int i = 0; i < kTasks; ++i) {
+    h.Spawn([&] {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        threads.insert(std::this_thread::get_id());
+      }
+      int now = ++running;
+      int prev = max_running.load();
+      while (now > prev && !max_running.compare_exchange_weak(prev, now)) {
+      }
+      while (max_running.load() < 2 && Clock::now() < deadline) {
+        // busy, no yield: holds the worker
+      }
+      --running;
+    });
+  }
+  h.RunUntilDone();
+  if (h.workers == 1) {
+    EXPECT_EQ(max_running.load(), 1);
+    ASSERT_EQ(threads.size(), 1u);
+    EXPECT_EQ(*threads.begin(), std::this_thread::get_id());
+  } else {
+    EXPECT_GE(max_running.load(), 2) << "no two tasks ever ran at the same time";
+    EXPECT_GE(threads.size(), 2u);
+    EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+  }
+}
+
+TEST_P(Sched, TasksRunInParallelOnSeveralWorkers) {
+  Harness h = H();
+  CheckParallelism(h);
+}
+TEST_P(SchedPolicy, TasksRunInParallelOnSeveralWorkers) {
+  Harness h = H();
+  CheckParallelism(h);
+}
+
+// ---- Start / Stop -----------------------------------------------------------
+
+// Stop() freezes the remaining tasks where they are (sleeping or yielding);
+// nothing runs while stopped, not even a task whose wait ended or one spawned
+// meanwhile; Start() with another worker count runs them all to the end.
+TEST_P(PolicyOnly, StopFreezesTasksAndRestartFinishesThem) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler s(options());
+  constexpr int kSleepers = 6, kYielders = 6, kTasks = kSleepers + kYielders;
+  std::array<std::atomic<int>, kTasks + 1> steps{};
+  std::atomic<bool> release{false};
+  std::atomic<int> finished{0};
+  auto opts = co::SpawnOptions{"", 0, &s};
+  for (int i = 0; i < kSleepers; ++i) {
+    co::spawn(
+        [&, i] {
+          while (!release.load()) {
+            steps[i]++;
+            co::this_task::sleep_for(2ms);
+          }
+          finished++;
+        },
+        opts);
+  }
+  for (int i = kSleepers; i < kTasks; ++i) {
+    co::spawn(
+        [&, i] {
+          while (!release.load()) {
+            steps[i]++;
+            co::this_task::yield();
+          }
+          finished++;
+        },
+        opts);
+  }
+  s.Start(2);
+  EXPECT_TRUE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 2u);
+  auto every_task_stepped = [&](int n) {
+    for (int i = 0; i < kTasks; ++i) {
+      if (steps[i].load() < n) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(Eventually([&] { return every_task_stepped(3); }));
+  s.Stop();
+  EXPECT_FALSE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 0u);
+  s.Stop();  // idempotent
+  EXPECT_FALSE(s.IsRunning());
+
+  auto frozen = [&] {
+    std::array<int, kTasks + 1> v{};
+    for (int i = 0; i <= kTasks; ++i) v[i] = steps[i].load();
+    return v;
+  };
+  const auto at_stop = frozen();
+  std::this_thread::sleep_for(30ms);  // sleepers' timers expire meanwhile
+  EXPECT_EQ(frozen(), at_stop) << "a task ran while its scheduler was stopped";
+  EXPECT_EQ(s.LiveTaskCount(), static_cast<std::size_t>(kTasks));
+
+  release = true;
+  co::spawn([&] { steps[kTasks]++; }, opts);  // spawned while stopped
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(frozen(), at_stop);
+  EXPECT_EQ(finished.load(), 0);
+  EXPECT_EQ(s.LiveTaskCount(), kTasks + 1u);
+
+  s.Start(3);
+  EXPECT_TRUE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 3u);
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(finished.load(), kTasks);
+  EXPECT_EQ(steps[kTasks].load(), 1);
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  EXPECT_TRUE(TasksOf(s).empty());
+}
+
+// Start/Stop cycles while plain threads keep spawning: every task runs once.
+TEST_P(SchedPolicy, SpawnsRacingStartStopRunEachTaskOnce) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler s(co::SchedulerOptions{policy()});
+  constexpr int kThreads = 2, kPerThread = 3000;
+  std::atomic<int> ran{0};
+  std::atomic<int> spawned{0};
+  std::vector<std::thread> spawners;
+  for (int t = 0; t < kThreads; ++t) {
+    spawners.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        co::spawn(
+            [&, i] {
+              if (i % 3 == 0) co::this_task::yield();
+              ran++;
+            },
+            co::SpawnOptions{"", 0, &s});
+        spawned++;
+        if (i % 500 == 0) std::this_thread::sleep_for(1ms);
+      }
+    });
+  }
+  for (int cycle = 0; cycle < 30 && spawned.load() < kThreads * kPerThread; ++cycle) {
+    s.Start(workers());
+    std::this_thread::sleep_for(1ms);
+    s.Stop();
+    EXPECT_LE(ran.load(), spawned.load());
+  }
+  for (auto& t : spawners) t.join();
+  s.Start(workers());
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(ran.load(), kThreads * kPerThread);
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+}
+
+// Plain threads spawning into a running scheduler.
+TEST_P(Sched, SpawnFromPlainThreadsIntoRunningScheduler) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  constexpr int kThreads = 4, kPerThread = 2500;
+  co::Scheduler& s = sched();
+  std::atomic<int> ran{0};
+  std::mutex mu;
+  std::set<std::thread::id> worker_threads;
+  s.Start(workers());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Spawn([&] {
+          if (ran++ % 100 == 0) {
+            std::lock_guard<std::mutex> lock(mu);
+            worker_threads.insert(std::this_thread::get_id());
+          }
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(ran.load(), kThreads * kPerThread);
+  EXPECT_LE(worker_threads.size(), workers());
+  EXPECT_EQ(worker_threads.count(std::this_thread::get_id()), 0u);
+}
+
+// A task may spawn onto another scheduler; the new task runs there.
+TEST(CrossScheduler, TaskSpawnsOntoAnotherScheduler) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler a, b;
+  b.Start(1);
+  std::atomic<bool> ran_on_b{false};
+  std::thread::id b_thread, a_thread;
+  const co::Scheduler* seen_scheduler = nullptr;
+  co::WaitGroup wg;
+  co::spawn(
+      [&] {
+        a_thread = std::this_thread::get_id();
+        wg.add(1);
+        co::spawn(
+            [&] {
+              b_thread = std::this_thread::get_id();
+              for (const auto& t : co::snapshot_tasks()) {
+                if (t.id == co::this_task::id()) seen_scheduler = t.scheduler;
+              }
+              ran_on_b = true;
+              wg.done();
+            },
+            co::SpawnOptions{"on-b", 0, &b});
+        wg.wait();
+      },
+      co::SpawnOptions{"on-a", 0, &a});
+  a.RunUntilNoTask();
+  b.WaitUntilNoTask();
+  b.Stop();
+  EXPECT_TRUE(ran_on_b.load());
+  EXPECT_EQ(a_thread, std::this_thread::get_id());
+  EXPECT_NE(b_thread, std::this_thread::get_id());
+  EXPECT_EQ(seen_scheduler, &b);
+}
+
+// ---- misuse -----------------------------------------------------------------
+
+TEST(SchedulerApi, StartStopPreconditions) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler s;
+  EXPECT_FALSE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 0u);
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  s.Stop();  // never started: no-op
+  EXPECT_THROW(s.Start(0), std::invalid_argument);
+  EXPECT_FALSE(s.IsRunning());
+
+  s.Start(2);
+  EXPECT_TRUE(s.IsRunning());
+  EXPECT_THROW(s.Start(2), std::logic_error);
+  EXPECT_THROW(s.RunUntilNoTask(), std::logic_error);
+  EXPECT_EQ(s.WorkerCount(), 2u);
+  s.WaitUntilNoTask();  // no task: returns at once
+  s.Stop();
+  s.Stop();
+  EXPECT_FALSE(s.IsRunning());
+
+  // Stopped with a task queued: waiting for it would never end.
+  std::atomic<bool> ran{false};
+  co::spawn([&] { ran = true; }, co::SpawnOptions{"", 0, &s});
+  EXPECT_THROW(s.WaitUntilNoTask(), std::logic_error);
+  EXPECT_FALSE(ran.load());
+  s.RunUntilNoTask();
+  EXPECT_TRUE(ran.load());
+  EXPECT_FALSE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 0u);
+
+  // A scheduler can go through the run modes again.
+  s.Start(1);
+  s.Stop();
+  s.RunUntilNoTask();  // nothing to run: returns
+}
+
+TEST(SchedulerApi, CallsThatMustNotComeFromATask) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler s;
+  s.Start(1);
+  std::atomic<int> threw{0};
+  co::spawn(
+      [&] {
+        try {
+          s.Stop();
+        } catch (const std::logic_error&) {
+          threw++;
+        }
+        try {
+          s.RunUntilNoTask();
+        } catch (const std::logic_error&) {
+          threw++;
+        }
+        try {
+          s.WaitUntilNoTask();
+        } catch (const std::logic_error&) {
+          threw++;
+        }
+      },
+      co::SpawnOptions{"misuser", 0, &s});
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(threw.load(), 3);
+}
+
+}  // namespace

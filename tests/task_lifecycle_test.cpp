@@ -1,0 +1,643 @@
+// A task's life: the spawn forms, ids, names and creation sites, closures
+// (copied, moved, destroyed once), stack sizes, fatal reports (uncaught
+// exception, stack overflow), unwinding when a scheduler is destroyed, and
+// the trace log.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <coscope/coscope.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "test_watchdog.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::int64_t MsSince(Clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+}
+
+std::optional<co::TaskInfo> FindTask(co::TaskId id) {
+  for (co::TaskInfo& t : co::snapshot_tasks()) {
+    if (t.id == id) return std::move(t);
+  }
+  return std::nullopt;
+}
+
+std::size_t CountTasksOf(const co::Scheduler* s) {
+  std::size_t n = 0;
+  for (const co::TaskInfo& t : co::snapshot_tasks()) n += t.scheduler == s;
+  return n;
+}
+
+/// Waits on the test thread until pred() or 2 s; returns pred().
+template <class Pred>
+bool Eventually(Pred pred) {
+  const auto end = Clock::now() + 2s;
+  while (!pred()) {
+    if (Clock::now() > end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// Counts its own destruction exactly once: a moved-from Counted counts nothing.
+class Counted {
+ public:
+  Counted(std::atomic<int>* created, std::atomic<int>* destroyed) : destroyed_(destroyed) {
+    created->fetch_add(1);
+  }
+  Counted(Counted&& other) noexcept : destroyed_(std::exchange(other.destroyed_, nullptr)) {}
+  Counted& operator=(Counted&&) = delete;
+  ~Counted() {
+    if (destroyed_ != nullptr) destroyed_->fetch_add(1);
+  }
+
+ private:
+  std::atomic<int>* destroyed_;
+};
+
+/// For death tests: no core file for the crash we provoke.
+void NoCoreDumps() {
+  rlimit none{0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
+// ---- spawn forms, ids, this_task::id ----------------------------------------
+
+int g_free_runs = 0;
+co::TaskId g_free_seen = 0;
+void FreeFunction() {
+  ++g_free_runs;
+  g_free_seen = co::this_task::id();
+}
+
+struct Functor {
+  int* runs;
+  co::TaskId* seen;
+  std::shared_ptr<int> payload;
+  void operator()() const {
+    ++*runs;
+    *seen = co::this_task::id();
+  }
+};
+
+TEST(Spawn, EveryGoFormRunsOnceAndSeesItsOwnId) {
+  EXPECT_EQ(co::this_task::id(), 0u);
+  ASSERT_EQ(co_sched.LiveTaskCount(), 0u);
+  g_free_runs = 0;
+
+  int lambda_runs = 0, temp_runs = 0, named_runs = 0, spawn_runs = 0;
+  co::TaskId lambda_seen = 0, temp_seen = 0, named_seen = 0, spawn_seen = 0;
+  auto payload = std::make_shared<int>(7);
+  Functor named{&named_runs, &named_seen, payload};
+
+  const co::TaskId a = go[&] {
+    ++lambda_runs;
+    lambda_seen = co::this_task::id();
+  };
+  const co::TaskId b = go FreeFunction;
+  const co::TaskId c = go Functor{&temp_runs, &temp_seen, nullptr};
+  const co::TaskId d = go named;  // copied: `named` stays usable
+  const co::TaskId e = co::spawn(
+      [&] {
+        ++spawn_runs;
+        spawn_seen = co::this_task::id();
+      },
+      {.name = "with-options", .stack_size = 256 * 1024, .scheduler = &co_sched});
+
+  EXPECT_GT(a, 0u);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(c, d);
+  EXPECT_LT(d, e);
+  EXPECT_EQ(co_sched.LiveTaskCount(), 5u);
+  EXPECT_EQ(payload.use_count(), 3) << "the spawned copy of `named` holds the payload";
+  EXPECT_EQ(named.payload, payload);
+  EXPECT_EQ(lambda_runs + g_free_runs + temp_runs + named_runs + spawn_runs, 0)
+      << "tasks ran before the scheduler did";
+
+  co_sched.RunUntilNoTask();
+
+  EXPECT_EQ(lambda_runs, 1);
+  EXPECT_EQ(g_free_runs, 1);
+  EXPECT_EQ(temp_runs, 1);
+  EXPECT_EQ(named_runs, 1);
+  EXPECT_EQ(spawn_runs, 1);
+  EXPECT_EQ(lambda_seen, a);
+  EXPECT_EQ(g_free_seen, b);
+  EXPECT_EQ(temp_seen, c);
+  EXPECT_EQ(named_seen, d);
+  EXPECT_EQ(spawn_seen, e);
+  EXPECT_EQ(payload.use_count(), 2) << "the finished task's closure was not destroyed";
+  EXPECT_EQ(co_sched.LiveTaskCount(), 0u);
+  EXPECT_EQ(co::this_task::id(), 0u);
+}
+
+TEST(Spawn, IdsIncreaseAcrossSchedulersAndThreads) {
+  co::Scheduler s;
+  std::vector<co::TaskId> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(co::spawn([] {}, {.scheduler = &s}));
+  co::TaskId from_thread = 0;
+  std::thread([&] { from_thread = co::spawn([] {}, {.scheduler = &s}); }).join();
+  ids.push_back(from_thread);
+  ids.push_back(go[]{});
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
+
+  // Nested: ids handed out inside tasks keep increasing, and a task sees its own.
+  std::vector<std::pair<co::TaskId, co::TaskId>> returned_vs_seen;
+  co::spawn(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          auto slot = returned_vs_seen.size();
+          returned_vs_seen.emplace_back(0, 0);
+          returned_vs_seen[slot].first =
+              co::spawn([&, slot] { returned_vs_seen[slot].second = co::this_task::id(); },
+                        {.scheduler = &s});
+        }
+      },
+      {.scheduler = &s});
+  s.RunUntilNoTask();
+  co_sched.RunUntilNoTask();
+  ASSERT_EQ(returned_vs_seen.size(), 3u);
+  for (const auto& [returned, seen] : returned_vs_seen) {
+    EXPECT_GT(returned, ids.back());
+    EXPECT_EQ(returned, seen);
+  }
+}
+
+TEST(Spawn, NameAndCreationSiteVisibleInSnapshot) {
+  co::Scheduler s;
+  // clang-format off
+  const int go_line = __LINE__; const co::TaskId a = go[] {};
+  const int spawn_line = __LINE__; const co::TaskId b = co::spawn([] {}, {.name = "reader", .scheduler = &s});
+  // clang-format on
+
+  auto ta = FindTask(a);
+  auto tb = FindTask(b);
+  ASSERT_TRUE(ta.has_value());
+  ASSERT_TRUE(tb.has_value());
+
+  EXPECT_EQ(ta->name, "");
+  ASSERT_NE(ta->created_file, nullptr);
+  EXPECT_STREQ(ta->created_file, __FILE__);
+  EXPECT_EQ(ta->created_line, go_line);
+  EXPECT_EQ(ta->scheduler, &co_sched);
+  EXPECT_EQ(ta->state, co::TaskState::runnable);
+  EXPECT_EQ(ta->wait_reason, co::WaitReason::none);
+
+  EXPECT_EQ(tb->name, "reader");
+  ASSERT_NE(tb->created_file, nullptr);
+  EXPECT_STREQ(tb->created_file, __FILE__);
+  EXPECT_EQ(tb->created_line, spawn_line);
+  EXPECT_EQ(tb->scheduler, &s);
+
+  // Seen from inside the task too.
+  std::optional<co::TaskInfo> inside;
+  co::spawn([&] { inside = FindTask(co::this_task::id()); }, {.name = "self", .scheduler = &s});
+  s.RunUntilNoTask();
+  co_sched.RunUntilNoTask();
+  ASSERT_TRUE(inside.has_value());
+  EXPECT_EQ(inside->name, "self");
+  EXPECT_EQ(inside->state, co::TaskState::runnable);
+  EXPECT_EQ(inside->scheduler, &s);
+
+  EXPECT_FALSE(FindTask(a).has_value()) << "finished tasks leave the registry";
+  EXPECT_FALSE(FindTask(b).has_value());
+}
+
+TEST(Spawn, LongNamesAreTruncatedTo31Bytes) {
+  co::Scheduler s;
+  const std::string long_name(40, 'x');
+  const co::TaskId id = co::spawn([] {}, {.name = long_name, .scheduler = &s});
+  auto t = FindTask(id);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->name, std::string(31, 'x'));
+  s.RunUntilNoTask();
+}
+
+// ---- closures ---------------------------------------------------------------
+
+TEST(Closure, MoveOnlyCaptureIsDestroyedExactlyOnceAfterTheTaskRan) {
+  co::Scheduler s;
+  std::atomic<int> created{0}, destroyed{0};
+  int destroyed_while_running = -1;
+  co::spawn([c = Counted(&created, &destroyed), &destroyed,
+             &destroyed_while_running] { destroyed_while_running = destroyed.load(); },
+            {.scheduler = &s});
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(destroyed.load(), 0);
+  s.RunUntilNoTask();
+  EXPECT_EQ(destroyed_while_running, 0);
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
+TEST(Closure, LargeAndOverAlignedClosures) {
+  co::Scheduler s;
+  struct alignas(128) Aligned {
+    unsigned char bytes[300];
+  };
+  Aligned big{};
+  for (std::size_t i = 0; i < sizeof big.bytes; ++i) big.bytes[i] = static_cast<unsigned char>(i);
+  bool content_ok = false;
+  std::uintptr_t address = 1;
+  co::spawn(
+      [big, &content_ok, &address] {
+        address = reinterpret_cast<std::uintptr_t>(&big);
+        content_ok = true;
+        for (std::size_t i = 0; i < sizeof big.bytes; ++i) {
+          content_ok = content_ok && big.bytes[i] == static_cast<unsigned char>(i);
+        }
+      },
+      {.scheduler = &s});
+  s.RunUntilNoTask();
+  EXPECT_TRUE(content_ok);
+  EXPECT_EQ(address % 128, 0u) << "captured object misaligned";
+}
+
+// A callable whose copy throws: spawn() rethrows and leaves nothing behind.
+TEST(Closure, ThrowingCopyLeavesNoTask) {
+  struct Bomb {
+    bool* armed;
+    explicit Bomb(bool* a) : armed(a) {}
+    Bomb(const Bomb& other) : armed(other.armed) {
+      if (*armed) throw std::runtime_error("copy refused");
+    }
+  };
+  co::Scheduler s;
+  bool armed = false;
+  bool ran = false;
+  auto fn = [bomb = Bomb(&armed), &ran] { ran = true; };
+  armed = true;
+  const std::size_t before = co::live_task_count();
+  EXPECT_THROW(co::spawn(fn, {.scheduler = &s}), std::runtime_error);
+  EXPECT_EQ(co::live_task_count(), before);
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  armed = false;
+  const co::TaskId next = co::spawn(fn, {.scheduler = &s});
+  EXPECT_GT(next, 0u);
+  s.RunUntilNoTask();
+  EXPECT_TRUE(ran);
+}
+
+// ---- fatal reports ------------------------------------------------------------
+
+class DeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+TEST_F(DeathTest, UncaughtExceptionIsReportedWithTaskIdentity) {
+  EXPECT_DEATH(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        co::spawn([] { throw std::runtime_error("boom"); }, {.name = "thrower", .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      "uncaught exception in task #[0-9]+ \"thrower\".*boom");
+}
+
+// Outside the death-test macro, so the spawn line is this file's line, not
+// the macro invocation's.
+// clang-format off
+const int kKaputtLine = __LINE__; void SpawnKaputt(co::Scheduler* s) { co::spawn([] { throw std::logic_error("kaputt"); }, {.name = "t2", .scheduler = s}); }
+// clang-format on
+
+TEST_F(DeathTest, UncaughtExceptionNamesTheCreationSite) {
+  EXPECT_DEATH(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        SpawnKaputt(&s);
+        s.Start(2);
+        s.WaitUntilNoTask();
+      },
+      "uncaught exception in task #[0-9]+ \"t2\" \\(created at [^)]*task_lifecycle_test\\.cpp:" +
+          std::to_string(kKaputtLine) + "[,)].*kaputt");
+}
+
+TEST_F(DeathTest, NonStandardExceptionIsReportedToo) {
+  EXPECT_DEATH(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        co::spawn([] { throw 42; }, {.name = "odd", .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      "uncaught exception in task #[0-9]+ \"odd\".*not a std::exception");
+}
+
+volatile int g_depth_limit = 1 << 30;  // volatile: the recursion cannot be proven endless
+
+// Recursion the compiler cannot flatten: each frame holds a 1 KiB volatile
+// array written from its top down, and uses the callee's result.
+__attribute__((noinline)) int Recurse(int depth) {
+  volatile char pad[1024];
+  for (int i = static_cast<int>(sizeof pad) - 1; i >= 0; i -= 64) pad[i] = static_cast<char>(depth);
+  int below = depth < g_depth_limit ? Recurse(depth + 1) : 0;
+  return below + pad[depth % static_cast<int>(sizeof pad)];
+}
+
+// Uses about `bytes` of stack in 2 KiB frames, touched from the top down so an
+// overflow first hits the guard page below the stack.
+__attribute__((noinline)) int UseStack(std::size_t bytes) {
+  volatile char pad[2048];
+  for (int i = static_cast<int>(sizeof pad) - 1; i >= 0; i -= 64) pad[i] = 1;
+  int below = bytes > sizeof pad ? UseStack(bytes - sizeof pad) : 0;
+  return below + pad[0];
+}
+
+TEST_F(DeathTest, StackOverflowIsReportedWithTaskIdentity) {
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        co::spawn([] { Recurse(0); },
+                  {.name = "overflower", .stack_size = 64 * 1024, .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "stack overflow in task #[0-9]+ \"overflower\"");
+}
+
+TEST_F(DeathTest, StackOverflowOnAWorkerThread) {
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        co::spawn([] { Recurse(0); }, {.name = "deep", .stack_size = 64 * 1024, .scheduler = &s});
+        s.Start(2);
+        s.WaitUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "stack overflow in task #[0-9]+ \"deep\"");
+}
+
+// ---- stack sizes --------------------------------------------------------------
+
+TEST(StackSize, SpawnOptionStackSizeAllowsALargeFrame) {
+  co::Scheduler s;
+  long sum = -1;
+  co::spawn(
+      [&] {
+        volatile char big[200 * 1024];
+        for (std::size_t i = sizeof big; i-- > 0;) big[i] = static_cast<char>(i & 0x7f);
+        long total = 0;
+        for (std::size_t i = 0; i < sizeof big; i += 4096) total += big[i];
+        sum = total;
+      },
+      {.name = "big-frame", .stack_size = 1024 * 1024, .scheduler = &s});
+  s.RunUntilNoTask();
+  EXPECT_GE(sum, 0);
+}
+
+TEST(StackSize, SpawnOptionStackSizeAllowsDeepRecursion) {
+  co::Scheduler s;
+  int r = -1;
+  co::spawn([&] { r = UseStack(200 * 1024); }, {.stack_size = 1024 * 1024, .scheduler = &s});
+  s.RunUntilNoTask();
+  EXPECT_GT(r, 0);
+}
+
+TEST_F(DeathTest, DefaultStackIsTooSmallForThatRecursion) {
+  ASSERT_EQ(co::default_stack_size(), 128u * 1024);
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        co::Scheduler s;
+        co::spawn([] { UseStack(200 * 1024); }, {.name = "small", .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGSEGV), "stack overflow in task #[0-9]+ \"small\"");
+}
+
+TEST(StackSize, SetDefaultStackSizeAppliesToLaterTasks) {
+  const std::size_t saved = co::default_stack_size();
+  EXPECT_EQ(saved, 128u * 1024) << "the documented initial default";
+  co::set_default_stack_size(1024 * 1024);
+  EXPECT_EQ(co::default_stack_size(), 1024u * 1024);
+  co::Scheduler s;
+  int r = -1;
+  co::spawn([&] { r = UseStack(200 * 1024); }, {.scheduler = &s});
+  go[&] {
+    r += UseStack(200 * 1024);
+  };
+  s.RunUntilNoTask();
+  co_sched.RunUntilNoTask();
+  co::set_default_stack_size(1);  // clamped to the minimum
+  EXPECT_EQ(co::default_stack_size(), 16u * 1024);
+  co::set_default_stack_size(saved);
+  EXPECT_EQ(co::default_stack_size(), saved);
+  EXPECT_GT(r, 0);
+}
+
+// ---- destroying a scheduler -------------------------------------------------
+
+// Tasks parked in every way, plus tasks that never ran: destroying the
+// scheduler runs each destructor exactly once (stack locals and captures),
+// never resumes the task body, and does not wait for the 10 s timeouts.
+TEST(SchedulerDestruction, UnwindsParkedTasksAndFreesUnstartedOnes) {
+  coscope_test::Watchdog watchdog("SchedulerDestruction.UnwindsParkedTasksAndFreesUnstartedOnes");
+  std::atomic<int> created{0}, destroyed{0}, parked{0}, resumed{0}, never_ran_ran{0};
+  const std::size_t base = co::live_task_count();
+  co::Channel<int> ch;    // outlives the scheduler
+  co::WaitGroup forever;  // ditto
+  forever.add(1);
+  auto s = std::make_unique<co::Scheduler>();
+  const co::Scheduler* addr = s.get();
+  auto spawn_parked = [&](const char* name, auto wait) {
+    co::spawn(
+        [c = Counted(&created, &destroyed), &created, &destroyed, &parked, &resumed, wait] {
+          Counted on_stack(&created, &destroyed);
+          parked++;
+          wait();
+          resumed++;
+        },
+        {.name = name, .scheduler = s.get()});
+  };
+  for (int i = 0; i < 4; ++i) {
+    spawn_parked("sleeper", [] { co::this_task::sleep_for(10s); });
+    spawn_parked("receiver", [&ch] { ch.recv(); });
+    spawn_parked("timed-receiver", [&ch] { ch.recv_for(10s); });
+    spawn_parked("group-waiter", [&forever] { forever.wait(); });
+    spawn_parked("yielder", [] {
+      for (;;) co::this_task::yield();
+    });
+  }
+  constexpr int kParked = 20;
+  s->Start(2);
+  EXPECT_TRUE(Eventually([&] { return parked.load() == kParked; }));
+  EXPECT_TRUE(Eventually([&] { return ch.waiting_receivers() == 8; }));
+  s->Stop();
+
+  for (int i = 0; i < 5; ++i) {
+    co::spawn([c = Counted(&created, &destroyed), &never_ran_ran] { never_ran_ran++; },
+              {.name = "never-ran", .scheduler = s.get()});
+  }
+  EXPECT_EQ(s->LiveTaskCount(), kParked + 5u);
+  EXPECT_EQ(created.load(), 2 * kParked + 5);
+  EXPECT_EQ(destroyed.load(), 0);
+
+  const auto t0 = Clock::now();
+  s.reset();
+  const auto ms = MsSince(t0);
+
+  EXPECT_LT(ms, 2000) << "destruction waited for the tasks' timeouts";
+  EXPECT_EQ(resumed.load(), 0) << "a task body continued after its wait";
+  EXPECT_EQ(never_ran_ran.load(), 0);
+  EXPECT_EQ(destroyed.load(), created.load());
+  EXPECT_EQ(CountTasksOf(addr), 0u);
+  EXPECT_EQ(co::live_task_count(), base);
+  EXPECT_EQ(ch.waiting_receivers(), 0u);
+  forever.done();
+}
+
+// Destroyed while still started (no Stop() first), right after spawning.
+TEST(SchedulerDestruction, WhileStartedWithSleepersAndFreshTasks) {
+  coscope_test::Watchdog watchdog("SchedulerDestruction.WhileStartedWithSleepersAndFreshTasks");
+  std::atomic<int> created{0}, destroyed{0}, parked{0};
+  const std::size_t base = co::live_task_count();
+  auto s =
+      std::make_unique<co::Scheduler>(co::SchedulerOptions{co::SchedulingPolicyKind::round_robin});
+  s->Start(3);
+  for (int i = 0; i < 30; ++i) {
+    co::spawn(
+        [c = Counted(&created, &destroyed), &created, &destroyed, &parked] {
+          Counted local(&created, &destroyed);
+          parked++;
+          co::co_sleep(10'000);
+        },
+        {.name = "late", .scheduler = s.get()});
+  }
+  EXPECT_TRUE(Eventually([&] { return parked.load() == 30; }));
+  for (int i = 0; i < 30; ++i) {
+    co::spawn([c = Counted(&created, &destroyed)] { co::co_sleep(10'000); },
+              {.name = "maybe-ran", .scheduler = s.get()});
+  }
+  const auto t0 = Clock::now();
+  s.reset();
+  EXPECT_LT(MsSince(t0), 2000);
+  EXPECT_EQ(destroyed.load(), created.load());
+  EXPECT_GE(created.load(), 90);
+  EXPECT_EQ(co::live_task_count(), base);
+}
+
+// A scheduler that never ran: its queued tasks are freed, never run.
+TEST(SchedulerDestruction, NeverStartedSchedulerFreesItsTasks) {
+  coscope_test::Watchdog watchdog("SchedulerDestruction.NeverStartedSchedulerFreesItsTasks");
+  std::atomic<int> created{0}, destroyed{0}, ran{0};
+  const std::size_t base = co::live_task_count();
+  {
+    co::Scheduler s;
+    for (int i = 0; i < 100; ++i) {
+      co::spawn([c = Counted(&created, &destroyed), &ran] { ran++; }, {.scheduler = &s});
+    }
+    EXPECT_EQ(co::live_task_count(), base + 100);
+  }
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(created.load(), 100);
+  EXPECT_EQ(destroyed.load(), 100);
+  EXPECT_EQ(co::live_task_count(), base);
+}
+
+// ---- tracing -------------------------------------------------------------------
+
+bool TraceEnvSet() {
+  const char* env = std::getenv("COSCOPE_TRACE");
+  return env != nullptr && *env != '\0';
+}
+
+TEST(Tracing, OffByDefaultPrintsNothing) {
+  if (TraceEnvSet()) GTEST_SKIP() << "COSCOPE_TRACE is set in the environment";
+  EXPECT_FALSE(co::tracing());
+  co::Scheduler s;
+  ::testing::internal::CaptureStderr();
+  co::spawn(
+      [] {
+        co::this_task::yield();
+        co::this_task::sleep_for(1ms);
+      },
+      {.name = "quiet", .scheduler = &s});
+  s.RunUntilNoTask();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "");
+}
+
+TEST(Tracing, LogsCreatedSwapInSwapOutAndDone) {
+  if (TraceEnvSet()) GTEST_SKIP() << "COSCOPE_TRACE is set in the environment";
+  co::Scheduler s;
+  ::testing::internal::CaptureStderr();
+  co::set_tracing(true);
+  EXPECT_TRUE(co::tracing());
+  const co::TaskId id = co::spawn(
+      [] {
+        co::this_task::yield();
+        co::this_task::sleep_for(1ms);
+      },
+      {.name = "tracee", .scheduler = &s});
+  s.RunUntilNoTask();
+  co::set_tracing(false);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  const std::string task = "task " + std::to_string(id);
+  auto lines_with = [&](const std::string& what) {
+    int n = 0;
+    std::size_t pos = 0;
+    while (pos < err.size()) {
+      std::size_t end = err.find('\n', pos);
+      if (end == std::string::npos) end = err.size();
+      std::string line = err.substr(pos, end - pos);
+      if (line.find(task + " ") != std::string::npos && line.find(what) != std::string::npos) ++n;
+      pos = end + 1;
+    }
+    return n;
+  };
+  EXPECT_EQ(lines_with("created"), 1) << err;
+  EXPECT_EQ(lines_with("\"tracee\""), 1) << err;
+  EXPECT_EQ(lines_with("swap in"), 3) << err;  // start, after the yield, after the sleep
+  EXPECT_EQ(lines_with("swap out"), 3) << err;
+  EXPECT_EQ(lines_with("swap out: runnable"), 1) << err;
+  EXPECT_EQ(lines_with("swap out: sleep"), 1) << err;
+  EXPECT_EQ(lines_with("swap out: done"), 1) << err;
+  EXPECT_EQ(lines_with(task + " done"), 1) << err;  // the life cycle's end
+  // Order: created < first swap in < done.
+  EXPECT_LT(err.find(task + " \"tracee\" created"), err.find(task + " swap in")) << err;
+  EXPECT_LT(err.find(task + " swap in"), err.rfind(task + " done")) << err;
+
+  // Off again: silent.
+  ::testing::internal::CaptureStderr();
+  co::spawn([] {}, {.scheduler = &s});
+  s.RunUntilNoTask();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+// ---- names of states ---------------------------------------------------------
+
+TEST(TaskState, NamesForDebuggersAndLogs) {
+  EXPECT_STREQ(co::to_string(co::TaskState::runnable), "runnable");
+  EXPECT_STREQ(co::to_string(co::TaskState::io_block), "io_block");
+  EXPECT_STREQ(co::to_string(co::TaskState::sleep), "sleep");
+  EXPECT_STREQ(co::to_string(co::TaskState::sys_block), "sys_block");
+  EXPECT_STREQ(co::to_string(co::TaskState::done), "done");
+  EXPECT_STREQ(co::to_string(co::WaitReason::sleep), "sleep");
+  EXPECT_STREQ(co::to_string(co::WaitReason::channel_recv), "channel recv");
+  EXPECT_STREQ(co::to_string(static_cast<co::TaskState>(99)), "invalid");
+}
+
+}  // namespace
