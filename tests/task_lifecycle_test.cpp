@@ -362,6 +362,7 @@ __attribute__((noinline)) int Recurse(int depth) {
 __attribute__((noinline)) int UseStack(std::size_t bytes) {
   volatile char pad[2048];
   for (int i = static_cast<int>(sizeof pad) - 1; i >= 0; i -= 64) pad[i] = 1;
+  pad[0] = 1;  // the loop's stride does not reach it
   int below = bytes > sizeof pad ? UseStack(bytes - sizeof pad) : 0;
   return below + pad[0];
 }

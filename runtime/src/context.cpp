@@ -3,7 +3,10 @@
 //
 // Each switch hands over the other side's fcontext: the processer keeps the
 // task's in Task::context, the task keeps the processer's in
-// Processer::return_context. Sanitizers are told about every stack change.
+// Processer::return_context. A jump's data is the task that jumped (or, from
+// the processer, the task it resumes), so the side that lands stores the
+// handle in the right place (landed()). Sanitizers are told about every stack
+// change.
 #include "context.h"
 
 #include <boost/context/detail/fcontext.hpp>
@@ -12,6 +15,7 @@
 #include "task.h"
 
 #if defined(COSCOPE_WITH_ASAN)
+#include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #endif
 #if defined(COSCOPE_WITH_TSAN)
@@ -26,7 +30,8 @@ namespace bctx = boost::context::detail;
 
 // --- sanitizer bookkeeping -------------------------------------------------
 #if defined(COSCOPE_WITH_ASAN)
-// The thread stack of the processer, learned at the first switch.
+// The thread stack of the processer (context_bind_thread): where a task
+// switching back to its processer lands.
 thread_local const void* t_thread_stack_bottom = nullptr;
 thread_local std::size_t t_thread_stack_size = 0;
 #endif
@@ -42,7 +47,7 @@ inline void before_switch_to_task([[maybe_unused]] Task* task, [[maybe_unused]] 
 
 inline void after_switch_back_to_thread([[maybe_unused]] void* fake) {
 #if defined(COSCOPE_WITH_ASAN)
-  __sanitizer_finish_switch_fiber(fake, &t_thread_stack_bottom, &t_thread_stack_size);
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
 }
 
@@ -86,6 +91,18 @@ __attribute__((always_inline)) inline void save_registers(Task* task) {
 #endif
 }
 
+// A task lands after a jump: from its processer (data is the task itself) or
+// from a task that handed off to it (data is that task, now suspended).
+inline void landed(Task* self, bctx::transfer_t from) {
+  Task* jumper = static_cast<Task*>(from.data);
+  if (jumper == self) {
+    self->processer->return_context = from.fctx;
+  } else {
+    jumper->context = from.fctx;
+  }
+  self->saved.pc = 0;
+}
+
 void task_trampoline(bctx::transfer_t from) {
   Task* task = static_cast<Task*>(from.data);
   after_switch_to_task(nullptr);
@@ -104,6 +121,18 @@ void context_start(Task* task) noexcept {
 }
 
 void context_bind_thread([[maybe_unused]] Processer* processer) noexcept {
+#if defined(COSCOPE_WITH_ASAN)
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      t_thread_stack_bottom = addr;
+      t_thread_stack_size = size;
+    }
+    pthread_attr_destroy(&attr);
+  }
+#endif
 #if defined(COSCOPE_WITH_TSAN)
   processer->tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -116,12 +145,14 @@ void context_destroy([[maybe_unused]] Task* task) noexcept {
 #endif
 }
 
-void context_resume(Task* task) noexcept {
+Task* context_resume(Task* task) noexcept {
   [[maybe_unused]] void* fake = nullptr;
   before_switch_to_task(task, &fake);
   bctx::transfer_t back = bctx::jump_fcontext(task->context, task);
   after_switch_back_to_thread(fake);
-  task->context = back.fctx;  // nullptr-free: a finished task's is never resumed
+  Task* returned = static_cast<Task*>(back.data);
+  returned->context = back.fctx;  // a finished task's is never resumed
+  return returned;
 }
 
 __attribute__((noinline)) void context_suspend(Task* task) noexcept {
@@ -129,11 +160,18 @@ __attribute__((noinline)) void context_suspend(Task* task) noexcept {
   [[maybe_unused]] void* fake = nullptr;
   save_registers(task);
   before_switch_to_thread(&fake, processer);
-  bctx::transfer_t from = bctx::jump_fcontext(processer->return_context, nullptr);
+  bctx::transfer_t from = bctx::jump_fcontext(processer->return_context, task);
   after_switch_to_task(fake);
-  // Possibly another processer (and thread) resumed us.
-  task->processer->return_context = from.fctx;
-  task->saved.pc = 0;
+  landed(task, from);  // possibly on another processer (and thread)
+}
+
+void context_handoff(Task* from_task, Task* to) noexcept {
+  [[maybe_unused]] void* fake = nullptr;
+  save_registers(from_task);
+  before_switch_to_task(to, &fake);
+  bctx::transfer_t from = bctx::jump_fcontext(to->context, from_task);
+  after_switch_to_task(fake);
+  landed(from_task, from);
 }
 
 void context_finish(Task* task) noexcept {
@@ -143,7 +181,7 @@ void context_finish(Task* task) noexcept {
 #elif defined(COSCOPE_WITH_TSAN)
   before_switch_to_thread(nullptr, processer);
 #endif
-  bctx::jump_fcontext(processer->return_context, nullptr);
+  bctx::jump_fcontext(processer->return_context, task);
   __builtin_unreachable();
 }
 

@@ -4,7 +4,10 @@
 // runtime sees three operations:
 //   start  - prepare a fresh task to run `entry(task)` on its stack;
 //   resume - from the processer, run the task until it switches out;
-//   suspend/finish - from the task, switch back to the processer that resumed it.
+//   suspend/finish - from the task, switch back to the processer that resumed it;
+//   handoff - from a yielding task, switch straight to the next one.
+// Every jump carries the task that jumps (or, from the processer, the task
+// resumed), so whoever lands knows whose context handle it received.
 // While a task is switched out, Task::saved holds its registers in our own
 // documented layout (task.h) so debuggers never parse Boost's private frame.
 #pragma once
@@ -19,12 +22,18 @@ class Processer;
 /// on it at the first resume.
 void context_start(Task* task) noexcept;
 
-/// Processer side: switch into `task` (started or suspended). Returns when the
-/// task suspends or finishes.
-void context_resume(Task* task) noexcept;
+/// Processer side: switch into `task` (started or suspended). Returns when a
+/// task switches back to the processer: `task`, or the last of the tasks it
+/// handed off to (context_handoff). Returns that task.
+Task* context_resume(Task* task) noexcept;
 
 /// Task side: switch back to the processer. Returns when resumed again.
 void context_suspend(Task* task) noexcept;
+
+/// Task side: switch straight to `to`, a started task suspended on the same
+/// processer, without passing through Processer::Run. `from` resumes later
+/// from the processer or from another handoff.
+void context_handoff(Task* from, Task* to) noexcept;
 
 /// Processer side, once per thread before its first resume.
 void context_bind_thread(Processer* processer) noexcept;

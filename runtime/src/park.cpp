@@ -64,8 +64,15 @@ Task* current_task() noexcept {
   return p != nullptr ? p->current : nullptr;
 }
 
+namespace {
+// For the calls that are only made from a task (documented in park.h).
+Task* running_task() noexcept {
+  return Processer::Current()->current;
+}
+}  // namespace
+
 WaitTicket prepare_park() noexcept {
-  Task* tk = current_task();
+  Task* tk = running_task();
   std::uint64_t epoch = (tk->wait_word.load(std::memory_order_relaxed) >> 2) + 1;
   tk->wait_word.store((epoch << 2) | kParking, std::memory_order_release);
   tk->wait_deadline_ns = 0;
@@ -85,7 +92,7 @@ bool unwinding() noexcept {
 
 bool park(TaskState state, WaitReason reason, const void* object, std::int64_t arg,
           SpinLock* unlock, bool unwindable) {
-  Task* tk = current_task();
+  Task* tk = running_task();
   if (tk->unwind_requested) {
     // The scheduler is being destroyed: do not wait, unwind.
     tk->wait_word.store(tk->wait_word.load(std::memory_order_relaxed) & ~kPhaseMask,

@@ -35,7 +35,7 @@ class RoundRobinPolicy final : public SchedulingPolicy {
   Task* Dequeue(Processer* self, std::span<Processer* const> /*all*/) override {
     // Look at the inbox now and then even when busy, so handed-over tasks
     // are not starved by tasks that keep yielding.
-    if ((self->tick % 32 == 0 || self->local.empty()) && !self->InboxEmpty()) {
+    if ((self->tick % Processer::kInboxRound == 0 || self->local.empty()) && !self->InboxEmpty()) {
       self->DrainInbox(self->local);
     }
     return self->local.PopFront();

@@ -37,7 +37,7 @@ class WorkStealingPolicy final : public SchedulingPolicy {
   }
 
   Task* Dequeue(Processer* self, std::span<Processer* const> all) override {
-    if ((self->tick % 32 == 0 || self->local.empty()) && !self->InboxEmpty()) {
+    if ((self->tick % Processer::kInboxRound == 0 || self->local.empty()) && !self->InboxEmpty()) {
       self->DrainInbox(self->local);
     }
     if (Task* t = self->local.PopFront()) return t;

@@ -65,6 +65,11 @@ enum class IdleMode : int {
   polling = 2,   ///< blocked in the reactor as the scheduler's poller
 };
 
+class Processer;
+/// This thread's processer. Initial-exec TLS: one %fs-relative load, not a
+/// __tls_get_addr call, on every switch (libcoscope is loaded at start-up).
+extern thread_local Processer* t_processer __attribute__((tls_model("initial-exec")));
+
 class Processer {
  public:
   Processer(SchedulerCore* core, std::size_t index) noexcept : core(core), index(index) {}
@@ -75,9 +80,16 @@ class Processer {
   void SwapIn(Task* tk);
   /// Called on a task's stack: switches back to the processer that ran it.
   static void SwapOut(Task* tk);
+  /// Called on the current task's stack by yield(): switches straight to the
+  /// next local task when Run would do just that (see processer.cpp), else
+  /// SwapOut. `tk` stays runnable either way.
+  void Yield(Task* tk);
+  /// Every kInboxRound-th round the policy looks at the inbox even when the
+  /// local queue has work, so a yield on that round goes through Run.
+  static constexpr std::uint64_t kInboxRound = 32;
 
   /// The processer whose loop runs on this thread, or nullptr.
-  static Processer* Current() noexcept;
+  static Processer* Current() noexcept { return t_processer; }
 
   /// Queues a task made ready by another thread; wakes nothing by itself.
   void PushInbox(Task* t) noexcept;
@@ -91,15 +103,15 @@ class Processer {
   void Notify() noexcept;
 
   // ---- fields (read by the gdb toolkit) -------------------------------------
-  SchedulerCore* core;                        ///< the scheduler it works for
-  std::size_t index;                          ///< 0 .. workers-1
-  long thread_id = 0;                         ///< kernel thread id (gettid) while running
-  Task* current = nullptr;                    ///< the task it is running, or nullptr
-  std::uint64_t switch_count = 0;             ///< SwapIn calls so far
-  std::uint64_t tick = 0;                     ///< scheduling rounds (drives periodic polling)
-  TaskQueue local;                            ///< ready tasks only this processer touches
-  SpinLock inbox_lock;                        ///< guards inbox
-  TaskQueue inbox;                            ///< ready tasks handed over by other threads
+  SchedulerCore* core;             ///< the scheduler it works for
+  std::size_t index;               ///< 0 .. workers-1
+  long thread_id = 0;              ///< kernel thread id (gettid) while running
+  Task* current = nullptr;         ///< the task it is running, or nullptr
+  std::uint64_t switch_count = 0;  ///< switches into tasks so far
+  std::uint64_t tick = 0;          ///< scheduling rounds, yield handoffs included (drives polling)
+  TaskQueue local;                 ///< ready tasks only this processer touches
+  SpinLock inbox_lock;             ///< guards inbox
+  TaskQueue inbox;                 ///< ready tasks handed over by other threads
   std::atomic<std::size_t> inbox_size{0};     ///< inbox.size, readable without the lock
   std::atomic<int> idle_mode{0};              ///< an IdleMode
   std::atomic<std::uint32_t> wake_signal{0};  ///< futex word for IdleMode::sleeping

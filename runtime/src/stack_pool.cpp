@@ -149,11 +149,6 @@ void release_stack(TaskStack* stack) noexcept {
   unmap(stack);
 }
 
-bool stack_canary_intact(const TaskStack& stack) noexcept {
-  return stack.guarded || stack.base == nullptr ||
-         *static_cast<const unsigned long long*>(stack.base) == kStackCanary;
-}
-
 std::size_t guarded_stack_count() noexcept {
   return g_guarded.load(std::memory_order_relaxed);
 }

@@ -28,8 +28,12 @@ void release_stack(TaskStack* stack) noexcept;
 
 /// The canary stored at the lowest word of an unguarded stack.
 constexpr unsigned long long kStackCanary = 0xC05C09E5AFE5AFE5ull;
-/// False if an unguarded stack's canary was overwritten.
-bool stack_canary_intact(const TaskStack& stack) noexcept;
+/// False if an unguarded stack's canary was overwritten (inline: checked at
+/// every switch-out).
+inline bool stack_canary_intact(const TaskStack& stack) noexcept {
+  return stack.guarded || stack.base == nullptr ||
+         *static_cast<const unsigned long long*>(stack.base) == kStackCanary;
+}
 
 /// Stacks with guard pages in use or pooled (for tests and docs).
 std::size_t guarded_stack_count() noexcept;

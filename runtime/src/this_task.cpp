@@ -19,13 +19,14 @@ TaskId id() noexcept {
 }
 
 void yield() {
-  detail::Task* tk = detail::current_task();
+  detail::Processer* p = detail::Processer::Current();
+  detail::Task* tk = p != nullptr ? p->current : nullptr;
   if (tk == nullptr) {
     ::sched_yield();
     return;
   }
   if (tk->unwind_requested) throw detail::ForcedUnwind{};
-  detail::Processer::SwapOut(tk);  // state stays runnable: Run requeues it
+  p->Yield(tk);
   if (tk->unwind_requested) throw detail::ForcedUnwind{};
 }
 
