@@ -1,0 +1,447 @@
+// runtime_bench: what a switch, a yield, a spawn and a channel hand-off cost,
+// measured against a raw Boost.Context switch in the same run.
+//
+//   build-bench/bench/runtime_bench --benchmark_repetitions=5
+//                                   --benchmark_report_aggregates_only=true
+//
+// After the usual Google Benchmark table the program prints a "coscope
+// summary" section: ns per operation (median of the repetitions when there
+// are any) and the ratios the design targets (docs/performance.md):
+//   yield round trip   <= 3x a raw fiber switch round trip
+//   spawn + run + exit <  150 ns
+//   unbuffered channel hand-off < 100 ns
+//
+// Running `for (auto _ : state)` inside a coroutine is fine: the tasks of a
+// scheduler driven by RunUntilNoTask() run on the calling thread (the
+// benchmark thread), and Google Benchmark 1.7.1 keeps no thread-local state
+// in its State loop; it only needs the loop to run on the thread that called
+// the benchmark function, which it does. The 2-worker benchmarks run their
+// tasks on worker threads, so they time themselves (UseManualTime).
+//
+// Unit of every benchmark ("one iteration"):
+//   BM_RawFiberSwitch            one round trip A -> B -> A (two jump_fcontext)
+//   BM_RawFiberSwitch_fiber      the same with boost::context::fiber::resume()
+//   BM_YieldRoundTrip            A yields to B, B yields back to A
+//   BM_SpawnRunExit/batch:N      one task spawned by a driver task, run, ended;
+//                                the driver yields after every N spawns
+//   BM_SpawnRunExit_FromMain     (per batch) 1000 `go`s from the main thread,
+//                                then RunUntilNoTask(); see ops_per_iter
+//   BM_ChannelHandoff            one int through an unbuffered Channel<int>
+//   BM_ChannelHandoff_Buffered   one int through a Channel<int>(64)
+//   BM_*_2Workers                (per batch) cross-thread variants, informational
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fiber.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coscope/coscope.h"
+
+namespace {
+
+namespace bctx = boost::context::detail;
+
+co::SpawnOptions on(co::Scheduler& s) {
+  co::SpawnOptions o;
+  o.scheduler = &s;
+  return o;
+}
+
+// ---- 1. raw Boost.Context switch (the baseline) ------------------------------
+
+// The runtime switches with Boost.Context's fcontext layer (runtime/src/
+// context.cpp: make_fcontext / jump_fcontext), so the fair baseline is the
+// same two calls with nothing around them: the benchmark thread (A) jumps to
+// fiber B, B jumps straight back.
+void raw_fiber_entry(bctx::transfer_t t) {
+  for (;;) t = bctx::jump_fcontext(t.fctx, nullptr);
+}
+
+void BM_RawFiberSwitch(benchmark::State& state) {
+  constexpr std::size_t kStack = 64 * 1024;
+  std::unique_ptr<char[]> stack(new char[kStack]);
+  bctx::fcontext_t b = bctx::make_fcontext(stack.get() + kStack, kStack, &raw_fiber_entry);
+  b = bctx::jump_fcontext(b, nullptr).fctx;  // start B; it comes straight back
+  for (auto _ : state) {
+    b = bctx::jump_fcontext(b, nullptr).fctx;  // A -> B -> A
+  }
+  // B stays suspended in its loop; nothing on its stack needs destroying.
+}
+BENCHMARK(BM_RawFiberSwitch);
+
+// For reference: the public boost::context::fiber API (what most users of
+// Boost.Context write), which adds a record and an ontop call per resume.
+void BM_RawFiberSwitch_fiber(benchmark::State& state) {
+  namespace ctx = boost::context;
+  bool stop = false;
+  ctx::fiber b{[&stop](ctx::fiber&& a) {
+    while (!stop) a = std::move(a).resume();
+    return std::move(a);
+  }};
+  for (auto _ : state) {
+    b = std::move(b).resume();  // A -> B -> A
+  }
+  stop = true;
+  b = std::move(b).resume();  // let B return, so its stack is freed
+}
+BENCHMARK(BM_RawFiberSwitch_fiber);
+
+// ---- 2. yield round trip on one worker ---------------------------------------
+
+void BM_YieldRoundTrip(benchmark::State& state) {
+  co::SchedulerOptions opts;
+  opts.policy = static_cast<co::SchedulingPolicyKind>(state.range(0));
+  co::Scheduler s(opts);
+  bool done = false;
+  // B first, so it has run once (stack taken) before A starts the clock.
+  co::spawn(
+      [&] {
+        while (!done) co::this_task::yield();
+      },
+      on(s));
+  co::spawn(
+      [&] {
+        for (auto _ : state) co::this_task::yield();  // A -> B -> A
+        done = true;
+      },
+      on(s));
+  s.RunUntilNoTask();
+}
+BENCHMARK(BM_YieldRoundTrip)
+    ->ArgName("policy")
+    ->Arg(static_cast<int>(co::SchedulingPolicyKind::work_stealing))
+    ->Arg(static_cast<int>(co::SchedulingPolicyKind::round_robin));
+
+// ---- 3. spawn + run + exit ---------------------------------------------------
+
+// A driver task spawns trivial tasks on its own processer (the common case:
+// tasks spawn tasks) and yields after every `batch` spawns so they run and end.
+// batch:1 pays a full driver yield round trip per task; larger batches show
+// the cost of a task's own life (allocation, registry, first switch, stack
+// from the pool, finish) with the driver's yield amortised.
+void BM_SpawnRunExit(benchmark::State& state) {
+  const auto batch = static_cast<std::int64_t>(state.range(0));
+  co::Scheduler s;
+  std::int64_t ran = 0;
+  co::spawn(
+      [&] {
+        co::SpawnOptions o = on(s);
+        auto tiny = [&ran] { ++ran; };
+        // Warm the stack pool outside the timed loop.
+        co::spawn(tiny, o);
+        co::this_task::yield();
+        std::int64_t queued = 0;
+        for (auto _ : state) {
+          co::spawn(tiny, o);
+          if (++queued == batch) {
+            co::this_task::yield();  // every queued task runs and ends first
+            queued = 0;
+          }
+        }
+        co::this_task::yield();
+      },
+      on(s));
+  s.RunUntilNoTask();
+  if (ran != state.iterations() + 1) state.SkipWithError("not every task ran");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SpawnRunExit)->ArgName("batch")->Arg(1)->Arg(64)->Arg(1024);
+
+// `go` from the main thread into a stopped scheduler (it queues them), then
+// RunUntilNoTask(): the libgo idiom. One iteration = a batch of 1000 tasks.
+void BM_SpawnRunExit_FromMain(benchmark::State& state) {
+  constexpr int kBatch = 1000;
+  co::Scheduler s;
+  std::int64_t ran = 0;
+  co::SpawnOptions o = on(s);
+  auto tiny = [&ran] { ++ran; };
+  co::spawn(tiny, o);  // warm the stack pool
+  s.RunUntilNoTask();
+  for (auto _ : state) {
+    for (int i = 0; i < kBatch; ++i) co::spawn(tiny, o);
+    s.RunUntilNoTask();
+  }
+  if (ran != state.iterations() * kBatch + 1) state.SkipWithError("not every task ran");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["ops_per_iter"] = kBatch;
+}
+BENCHMARK(BM_SpawnRunExit_FromMain);
+
+// ---- 4. channel hand-off on one worker ---------------------------------------
+
+void channel_pair(benchmark::State& state, std::size_t capacity) {
+  co::Scheduler s;
+  co::Channel<int> ch(capacity);
+  std::int64_t received = 0;
+  // The receiver first: it parks in recv() before the clock starts.
+  co::spawn(
+      [&] {
+        int v;
+        while (ch.recv(v)) {
+          benchmark::DoNotOptimize(v);
+          ++received;
+        }
+      },
+      on(s));
+  co::spawn(
+      [&] {
+        int i = 0;
+        for (auto _ : state) ch.send(i++);
+        ch.close();
+      },
+      on(s));
+  s.RunUntilNoTask();
+  if (received != state.iterations()) state.SkipWithError("lost values");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ChannelHandoff(benchmark::State& state) {
+  channel_pair(state, 0);
+}
+BENCHMARK(BM_ChannelHandoff);
+
+void BM_ChannelHandoff_Buffered(benchmark::State& state) {
+  channel_pair(state, static_cast<std::size_t>(state.range(0)));
+}
+BENCHMARK(BM_ChannelHandoff_Buffered)->ArgName("capacity")->Arg(64);
+
+// ---- 5. two workers (informational) ------------------------------------------
+
+// One scheduler with two worker threads, kept across iterations. Each
+// iteration spawns a fresh set of tasks, round-robin places them on the two
+// workers, and the benchmark thread times the batch up to WaitUntilNoTask().
+
+// Two tasks per worker, each yielding kOps times: both workers do kOps yield
+// round trips in parallel (no cross-thread traffic; shows whether a worker's
+// yield slows down when the other core is busy too).
+void BM_YieldRoundTrip_2Workers(benchmark::State& state) {
+  constexpr int kOps = 100'000;
+  co::Scheduler s({.policy = co::SchedulingPolicyKind::round_robin});
+  s.Start(2);
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int t = 0; t < 4; ++t) {
+      co::spawn(
+          [] {
+            for (int i = 0; i < kOps; ++i) co::this_task::yield();
+          },
+          on(s));
+    }
+    s.WaitUntilNoTask();
+    std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    state.SetIterationTime(dt.count());
+  }
+  s.Stop();
+  state.SetItemsProcessed(state.iterations() * kOps);
+  state.counters["ops_per_iter"] = kOps;
+}
+BENCHMARK(BM_YieldRoundTrip_2Workers)->UseManualTime();
+
+// Sender on one worker, receiver on the other: every hand-off crosses threads
+// (a wake is an inbox push plus, when the peer went idle, a futex wake).
+void BM_ChannelHandoff_2Workers(benchmark::State& state) {
+  const auto capacity = static_cast<std::size_t>(state.range(0));
+  // Unbuffered hand-offs across threads cost microseconds (far more on a
+  // loaded machine): a smaller batch keeps the run short.
+  const int kOps = capacity == 0 ? 2'000 : 20'000;
+  co::Scheduler s({.policy = co::SchedulingPolicyKind::round_robin});
+  s.Start(2);
+  std::int64_t received = 0;
+  for (auto _ : state) {
+    co::Channel<int> ch(capacity);
+    auto t0 = std::chrono::steady_clock::now();
+    co::spawn(
+        [&] {
+          for (int i = 0; i < kOps; ++i) ch.send(i);
+          ch.close();
+        },
+        on(s));
+    co::spawn(
+        [&] {
+          int v;
+          while (ch.recv(v)) ++received;
+        },
+        on(s));
+    s.WaitUntilNoTask();
+    std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    state.SetIterationTime(dt.count());
+  }
+  s.Stop();
+  if (received != state.iterations() * kOps) state.SkipWithError("lost values");
+  state.SetItemsProcessed(state.iterations() * kOps);
+  state.counters["ops_per_iter"] = kOps;
+}
+BENCHMARK(BM_ChannelHandoff_2Workers)->ArgName("capacity")->Arg(0)->Arg(64)->UseManualTime();
+
+// ---- the summary -------------------------------------------------------------
+
+// Wraps the display reporter Google Benchmark would have used (so
+// --benchmark_format and --benchmark_color keep working), remembers ns/op per
+// benchmark, and prints the ratios against the targets once every benchmark
+// has run: on stdout after the console table, on stderr for the other formats
+// (so JSON/CSV output stays parseable).
+class SummaryReporter : public benchmark::BenchmarkReporter {
+ public:
+  SummaryReporter() : inner_(benchmark::CreateDefaultDisplayReporter()) {}
+
+  bool ReportContext(const Context& context) override { return inner_->ReportContext(context); }
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    inner_->ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.error_occurred) continue;
+      Entry& e = entries_[r.run_name.str()];
+      double scale = time_unit_to_ns(r.time_unit);
+      auto it = r.counters.find("ops_per_iter");
+      if (it != r.counters.end() && it->second.value > 0) scale /= it->second.value;
+      Times t{r.GetAdjustedRealTime() * scale, r.GetAdjustedCPUTime() * scale};
+      if (r.run_type == Run::RT_Aggregate) {
+        if (r.aggregate_name == "median") e.median = t;
+        if (r.aggregate_name == "mean") e.mean = t;
+      } else {
+        e.samples.push_back(t);
+      }
+    }
+  }
+
+  void Finalize() override {
+    inner_->Finalize();
+    std::FILE* out =
+        dynamic_cast<benchmark::ConsoleReporter*>(inner_.get()) != nullptr ? stdout : stderr;
+    std::fflush(stdout);
+    std::fprintf(out,
+                 "\n---- coscope summary: time per operation, %s ----\n"
+                 "(one worker: CPU time of the benchmark thread, which all its tasks share,\n"
+                 " so other processes on the machine do not count; real time in brackets.\n"
+                 " Two workers: wall-clock time of the batch / operations.)\n",
+                 has_medians() ? "median of the repetitions" : "single run each");
+    const double raw = get("BM_RawFiberSwitch").cpu;
+    row(out, "raw fcontext switch round trip", "BM_RawFiberSwitch");
+    row(out, "raw fiber::resume round trip", "BM_RawFiberSwitch_fiber");
+    ratio_row(out, "yield round trip (work_stealing)", "BM_YieldRoundTrip/policy:1", raw, 3.0);
+    ratio_row(out, "yield round trip (round_robin)", "BM_YieldRoundTrip/policy:0", raw, 3.0);
+    target_row(out, "spawn+run+exit, driver batch 1", "BM_SpawnRunExit/batch:1", 0);
+    target_row(out, "spawn+run+exit, driver batch 64", "BM_SpawnRunExit/batch:64", 150);
+    target_row(out, "spawn+run+exit, driver batch 1024", "BM_SpawnRunExit/batch:1024", 150);
+    target_row(out, "spawn+run+exit, go from main", "BM_SpawnRunExit_FromMain", 0);
+    target_row(out, "channel hand-off, unbuffered", "BM_ChannelHandoff", 100);
+    target_row(out, "channel hand-off, capacity 64", "BM_ChannelHandoff_Buffered/capacity:64", 0);
+    wall_row(out, "yield round trip, 2 workers", "BM_YieldRoundTrip_2Workers/manual_time");
+    wall_row(out, "channel unbuffered, 2 workers",
+             "BM_ChannelHandoff_2Workers/capacity:0/manual_time");
+    wall_row(out, "channel capacity 64, 2 workers",
+             "BM_ChannelHandoff_2Workers/capacity:64/manual_time");
+    std::fflush(out);
+  }
+
+ private:
+  struct Times {
+    double real = -1;  ///< ns per operation, wall clock (or manual time)
+    double cpu = -1;   ///< ns per operation, the benchmark thread's CPU time
+  };
+  struct Entry {
+    Times median;
+    Times mean;
+    std::vector<Times> samples;
+  };
+
+  static double time_unit_to_ns(benchmark::TimeUnit u) {
+    switch (u) {
+      case benchmark::kSecond:
+        return 1e9;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      case benchmark::kNanosecond:
+        break;
+    }
+    return 1;
+  }
+
+  bool has_medians() const {
+    for (const auto& [name, e] : entries_) {
+      if (e.median.real >= 0) return true;
+    }
+    return false;
+  }
+
+  // ns/op: the median aggregate, else the median of the plain runs; -1 if absent.
+  Times get(const std::string& name) const {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return Times{};
+    const Entry& e = it->second;
+    if (e.median.real >= 0) return e.median;
+    if (e.mean.real >= 0) return e.mean;
+    if (e.samples.empty()) return Times{};
+    std::vector<Times> v = e.samples;
+    std::sort(v.begin(), v.end(), [](const Times& a, const Times& b) { return a.cpu < b.cpu; });
+    return v[v.size() / 2];
+  }
+
+  static void print_value(std::FILE* out, const char* label, Times t) {
+    std::fprintf(out, "%-36s %9.1f ns  [real %9.1f ns]", label, t.cpu, t.real);
+  }
+
+  void row(std::FILE* out, const char* label, const char* name) const {
+    Times t = get(name);
+    if (t.real < 0) return;  // filtered out or failed
+    print_value(out, label, t);
+    std::fprintf(out, "\n");
+  }
+
+  void ratio_row(std::FILE* out, const char* label, const char* name, double raw,
+                 double target) const {
+    Times t = get(name);
+    if (t.real < 0) return;
+    print_value(out, label, t);
+    if (raw > 0) {
+      double r = t.cpu / raw;
+      std::fprintf(out, "  = %.2fx raw switch (target <= %.0fx: %s)", r, target,
+                   r <= target ? "met" : "MISSED");
+    }
+    std::fprintf(out, "\n");
+  }
+
+  void target_row(std::FILE* out, const char* label, const char* name, double target_ns) const {
+    Times t = get(name);
+    if (t.real < 0) return;
+    print_value(out, label, t);
+    if (target_ns > 0) {
+      std::fprintf(out, "  (target < %.0f ns: %s)\n", target_ns,
+                   t.cpu < target_ns ? "met" : "MISSED");
+    } else {
+      std::fprintf(out, "  (informational)\n");
+    }
+  }
+
+  // Two-worker rows: the manual (wall-clock) time is the figure.
+  void wall_row(std::FILE* out, const char* label, const char* name) const {
+    Times t = get(name);
+    if (t.real < 0) return;
+    std::fprintf(out, "%-36s %9.1f ns  (wall clock, informational)\n", label, t.real);
+  }
+
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
