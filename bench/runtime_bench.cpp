@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "coscope/coscope.h"
+#include "summary_reporter.h"
 
 namespace {
 
@@ -282,166 +283,32 @@ void BM_ChannelHandoff_2Workers(benchmark::State& state) {
 }
 BENCHMARK(BM_ChannelHandoff_2Workers)->ArgName("capacity")->Arg(0)->Arg(64)->UseManualTime();
 
-// ---- the summary -------------------------------------------------------------
-
-// Wraps the display reporter Google Benchmark would have used (so
-// --benchmark_format and --benchmark_color keep working), remembers ns/op per
-// benchmark, and prints the ratios against the targets once every benchmark
-// has run: on stdout after the console table, on stderr for the other formats
-// (so JSON/CSV output stays parseable).
-class SummaryReporter : public benchmark::BenchmarkReporter {
- public:
-  SummaryReporter() : inner_(benchmark::CreateDefaultDisplayReporter()) {}
-
-  bool ReportContext(const Context& context) override { return inner_->ReportContext(context); }
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    inner_->ReportRuns(runs);
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      Entry& e = entries_[r.run_name.str()];
-      double scale = time_unit_to_ns(r.time_unit);
-      auto it = r.counters.find("ops_per_iter");
-      if (it != r.counters.end() && it->second.value > 0) scale /= it->second.value;
-      Times t{r.GetAdjustedRealTime() * scale, r.GetAdjustedCPUTime() * scale};
-      if (r.run_type == Run::RT_Aggregate) {
-        if (r.aggregate_name == "median") e.median = t;
-        if (r.aggregate_name == "mean") e.mean = t;
-      } else {
-        e.samples.push_back(t);
-      }
-    }
-  }
-
-  void Finalize() override {
-    inner_->Finalize();
-    std::FILE* out =
-        dynamic_cast<benchmark::ConsoleReporter*>(inner_.get()) != nullptr ? stdout : stderr;
-    std::fflush(stdout);
-    std::fprintf(out,
-                 "\n---- coscope summary: time per operation, %s ----\n"
-                 "(one worker: CPU time of the benchmark thread, which all its tasks share,\n"
-                 " so other processes on the machine do not count; real time in brackets.\n"
-                 " Two workers: wall-clock time of the batch / operations.)\n",
-                 has_medians() ? "median of the repetitions" : "single run each");
-    const double raw = get("BM_RawFiberSwitch").cpu;
-    row(out, "raw fcontext switch round trip", "BM_RawFiberSwitch");
-    row(out, "raw fiber::resume round trip", "BM_RawFiberSwitch_fiber");
-    ratio_row(out, "yield round trip (work_stealing)", "BM_YieldRoundTrip/policy:1", raw, 3.0);
-    ratio_row(out, "yield round trip (round_robin)", "BM_YieldRoundTrip/policy:0", raw, 3.0);
-    target_row(out, "spawn+run+exit, driver batch 1", "BM_SpawnRunExit/batch:1", 0);
-    target_row(out, "spawn+run+exit, driver batch 64", "BM_SpawnRunExit/batch:64", 150);
-    target_row(out, "spawn+run+exit, driver batch 1024", "BM_SpawnRunExit/batch:1024", 150);
-    target_row(out, "spawn+run+exit, go from main", "BM_SpawnRunExit_FromMain", 0);
-    target_row(out, "channel hand-off, unbuffered", "BM_ChannelHandoff", 100);
-    target_row(out, "channel hand-off, capacity 64", "BM_ChannelHandoff_Buffered/capacity:64", 0);
-    wall_row(out, "yield round trip, 2 workers", "BM_YieldRoundTrip_2Workers/manual_time");
-    wall_row(out, "channel unbuffered, 2 workers",
-             "BM_ChannelHandoff_2Workers/capacity:0/manual_time");
-    wall_row(out, "channel capacity 64, 2 workers",
-             "BM_ChannelHandoff_2Workers/capacity:64/manual_time");
-    std::fflush(out);
-  }
-
- private:
-  struct Times {
-    double real = -1;  ///< ns per operation, wall clock (or manual time)
-    double cpu = -1;   ///< ns per operation, the benchmark thread's CPU time
-  };
-  struct Entry {
-    Times median;
-    Times mean;
-    std::vector<Times> samples;
-  };
-
-  static double time_unit_to_ns(benchmark::TimeUnit u) {
-    switch (u) {
-      case benchmark::kSecond:
-        return 1e9;
-      case benchmark::kMillisecond:
-        return 1e6;
-      case benchmark::kMicrosecond:
-        return 1e3;
-      case benchmark::kNanosecond:
-        break;
-    }
-    return 1;
-  }
-
-  bool has_medians() const {
-    for (const auto& [name, e] : entries_) {
-      if (e.median.real >= 0) return true;
-    }
-    return false;
-  }
-
-  // ns/op: the median aggregate, else the median of the plain runs; -1 if absent.
-  Times get(const std::string& name) const {
-    auto it = entries_.find(name);
-    if (it == entries_.end()) return Times{};
-    const Entry& e = it->second;
-    if (e.median.real >= 0) return e.median;
-    if (e.mean.real >= 0) return e.mean;
-    if (e.samples.empty()) return Times{};
-    std::vector<Times> v = e.samples;
-    std::sort(v.begin(), v.end(), [](const Times& a, const Times& b) { return a.cpu < b.cpu; });
-    return v[v.size() / 2];
-  }
-
-  static void print_value(std::FILE* out, const char* label, Times t) {
-    std::fprintf(out, "%-36s %9.1f ns  [real %9.1f ns]", label, t.cpu, t.real);
-  }
-
-  void row(std::FILE* out, const char* label, const char* name) const {
-    Times t = get(name);
-    if (t.real < 0) return;  // filtered out or failed
-    print_value(out, label, t);
-    std::fprintf(out, "\n");
-  }
-
-  void ratio_row(std::FILE* out, const char* label, const char* name, double raw,
-                 double target) const {
-    Times t = get(name);
-    if (t.real < 0) return;
-    print_value(out, label, t);
-    if (raw > 0) {
-      double r = t.cpu / raw;
-      std::fprintf(out, "  = %.2fx raw switch (target <= %.0fx: %s)", r, target,
-                   r <= target ? "met" : "MISSED");
-    }
-    std::fprintf(out, "\n");
-  }
-
-  void target_row(std::FILE* out, const char* label, const char* name, double target_ns) const {
-    Times t = get(name);
-    if (t.real < 0) return;
-    print_value(out, label, t);
-    if (target_ns > 0) {
-      std::fprintf(out, "  (target < %.0f ns: %s)\n", target_ns,
-                   t.cpu < target_ns ? "met" : "MISSED");
-    } else {
-      std::fprintf(out, "  (informational)\n");
-    }
-  }
-
-  // Two-worker rows: the manual (wall-clock) time is the figure.
-  void wall_row(std::FILE* out, const char* label, const char* name) const {
-    Times t = get(name);
-    if (t.real < 0) return;
-    std::fprintf(out, "%-36s %9.1f ns  (wall clock, informational)\n", label, t.real);
-  }
-
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::map<std::string, Entry> entries_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  SummaryReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return coscope_bench::run_with_summary(
+      argc, argv,
+      "(one worker: CPU time of the benchmark thread, which all its tasks share,\n"
+      " so other processes on the machine do not count; real time in brackets.\n"
+      " Two workers: wall-clock time of the batch / operations.)\n",
+      [](const coscope_bench::SummaryReporter& s, std::FILE* out) {
+        const double raw = s.get("BM_RawFiberSwitch").cpu;
+        s.row(out, "raw fcontext switch round trip", "BM_RawFiberSwitch");
+        s.row(out, "raw fiber::resume round trip", "BM_RawFiberSwitch_fiber");
+        s.ratio_row(out, "yield round trip (work_stealing)", "BM_YieldRoundTrip/policy:1", raw,
+                    3.0);
+        s.ratio_row(out, "yield round trip (round_robin)", "BM_YieldRoundTrip/policy:0", raw, 3.0);
+        s.target_row(out, "spawn+run+exit, driver batch 1", "BM_SpawnRunExit/batch:1", 0);
+        s.target_row(out, "spawn+run+exit, driver batch 64", "BM_SpawnRunExit/batch:64", 150);
+        s.target_row(out, "spawn+run+exit, driver batch 1024", "BM_SpawnRunExit/batch:1024", 150);
+        s.target_row(out, "spawn+run+exit, go from main", "BM_SpawnRunExit_FromMain", 0);
+        s.target_row(out, "channel hand-off, unbuffered", "BM_ChannelHandoff", 100);
+        s.target_row(out, "channel hand-off, capacity 64", "BM_ChannelHandoff_Buffered/capacity:64",
+                     0);
+        s.wall_row(out, "yield round trip, 2 workers", "BM_YieldRoundTrip_2Workers/manual_time");
+        s.wall_row(out, "channel unbuffered, 2 workers",
+                   "BM_ChannelHandoff_2Workers/capacity:0/manual_time");
+        s.wall_row(out, "channel capacity 64, 2 workers",
+                   "BM_ChannelHandoff_2Workers/capacity:64/manual_time");
+      });
 }
