@@ -25,6 +25,10 @@ PACKAGES=(
   libgmock-dev
   googletest
   libbenchmark-dev
+  # hooks tests: real third-party blocking clients and a server to talk to
+  libcurl4-openssl-dev
+  libhiredis-dev
+  redis-server
 )
 
 check_only=0
