@@ -12,6 +12,7 @@
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
+#include "task_memory.h"
 #include "task_registry.h"
 #include "trace_log.h"
 
@@ -35,8 +36,7 @@ std::size_t default_stack_size() noexcept {
 namespace detail {
 
 Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
-  void* mem = std::malloc(sizeof(Task));
-  if (mem == nullptr) throw std::bad_alloc();
+  void* mem = take_task_memory();
   Task* tk = ::new (mem) Task{};
   tk->timer.heap_index = TimerQueue::npos;
   if (size <= sizeof tk->inline_closure && align <= alignof(std::max_align_t)) {
@@ -46,7 +46,7 @@ Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
     tk->closure = std::aligned_alloc(a, (size + a - 1) / a * a);
     if (tk->closure == nullptr) {
       tk->~Task();
-      std::free(mem);
+      give_task_memory(mem);
       throw std::bad_alloc();
     }
   }

@@ -5,6 +5,7 @@
 
 #include "context.h"
 #include "stack_pool.h"
+#include "task_memory.h"
 
 namespace co {
 
@@ -104,7 +105,7 @@ void destroy_task(Task* task) noexcept {
   release_stack(&task->stack);
   if (task->closure != nullptr && task->closure != task->inline_closure) std::free(task->closure);
   task->~Task();
-  std::free(task);
+  give_task_memory(task);
 }
 
 }  // namespace detail
