@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "blocking_pool.h"
+#include "hook_families.h"
 #include "hook_support.h"
 
 namespace {
@@ -92,3 +93,5 @@ int getaddrinfo(const char* node, const char* service, const struct addrinfo* hi
 }
 
 }  // extern "C"
+
+COSCOPE_HOOK_FAMILY(dns);  // see hook_families.h

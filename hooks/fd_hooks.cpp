@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdarg>
 
+#include "hook_families.h"
 #include "hook_support.h"
 
 namespace {
@@ -239,3 +240,5 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
 }
 
 }  // extern "C"
+
+COSCOPE_HOOK_FAMILY(fd);  // see hook_families.h

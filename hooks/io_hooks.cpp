@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "hook_families.h"
 #include "hook_support.h"
 
 namespace {
@@ -107,3 +108,5 @@ ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
 }
 
 }  // extern "C"
+
+COSCOPE_HOOK_FAMILY(io);  // see hook_families.h

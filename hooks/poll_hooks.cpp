@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "hook_families.h"
 #include "hook_support.h"
 
 namespace {
@@ -123,3 +124,5 @@ int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout)
 }
 
 }  // extern "C"
+
+COSCOPE_HOOK_FAMILY(poll);  // see hook_families.h

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "hook_families.h"
 #include "hook_support.h"
 
 namespace {
@@ -58,3 +59,5 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
 }
 
 }  // extern "C"
+
+COSCOPE_HOOK_FAMILY(sleep);  // see hook_families.h

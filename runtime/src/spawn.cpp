@@ -9,6 +9,7 @@
 
 #include "context.h"
 #include "coscope/spawn.h"
+#include "hook_families.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
@@ -34,6 +35,10 @@ std::size_t default_stack_size() noexcept {
 }
 
 namespace detail {
+namespace {
+// Starting a task is what needs the hooks: keep them all (hook_families.h).
+COSCOPE_KEEP_HOOK_FAMILIES();
+}  // namespace
 
 Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
   void* mem = take_task_memory();

@@ -1,0 +1,26 @@
+// Keeps every hook family in a program linked against the static archive.
+//
+// A linker takes from an archive only the members that resolve something the
+// program still needs. A program whose own code never names `connect` (its
+// HTTP client library does) would otherwise get no fd_hooks.o and run with
+// connect unhooked. So each hook family defines an anchor symbol
+// (COSCOPE_HOOK_FAMILY), and spawn.cpp - in every program that starts a task -
+// includes this header once (COSCOPE_KEEP_HOOK_FAMILIES), which refers to all
+// of them. In the shared library everything is linked anyway.
+#pragma once
+
+#define COSCOPE_HOOK_FAMILY(family) \
+  extern "C" __attribute__((visibility("hidden"))) const char coscope_hook_family_##family = 0
+
+extern "C" {
+extern const char coscope_hook_family_fd;
+extern const char coscope_hook_family_io;
+extern const char coscope_hook_family_poll;
+extern const char coscope_hook_family_sleep;
+extern const char coscope_hook_family_dns;
+}
+
+#define COSCOPE_KEEP_HOOK_FAMILIES()                                               \
+  __attribute__((used)) const void* const coscope_hook_families[] = {              \
+      &coscope_hook_family_fd, &coscope_hook_family_io, &coscope_hook_family_poll, \
+      &coscope_hook_family_sleep, &coscope_hook_family_dns}
