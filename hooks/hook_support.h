@@ -129,6 +129,41 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
   }
 }
 
+/// recv* with MSG_WAITALL: on a blocking stream socket the kernel waits
+/// until all `total` bytes came (or end of stream, an error, SO_RCVTIMEO),
+/// but a try on the runtime's non-blocking fd returns what is there. So
+/// `op(done)`, which reads into the part from byte `done` on, is repeated
+/// until then; what was read before an error or timeout is returned.
+template <class Op>
+ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
+  ensure_init();
+  FdCtx* ctx = nullptr;
+  Path path = choose_path(fd, &ctx);
+  if (path != Path::try_then_wait || !ctx->stream) {
+    return hooked_read(fd, [&] { return op(std::size_t{0}); });
+  }
+  const std::int64_t deadline = deadline_from(ctx->recv_timeout_ns);
+  std::size_t done = 0;
+  for (;;) {
+    ssize_t n = op(done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      if (done >= total) return static_cast<ssize_t>(done);
+      continue;
+    }
+    if (n == 0) return static_cast<ssize_t>(done);  // end of stream
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return done > 0 ? static_cast<ssize_t>(done) : -1;
+    }
+    int r = wait_ready(fd, POLLIN, deadline);
+    if (r <= 0) {
+      if (done > 0) return static_cast<ssize_t>(done);
+      if (r == 0) errno = EAGAIN;
+      return -1;
+    }
+  }
+}
+
 }  // namespace hooks
 }  // namespace co
 

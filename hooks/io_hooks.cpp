@@ -1,6 +1,9 @@
 // The read/write family: read, readv, recv, recvfrom, recvmsg, write,
 // writev, send, sendto, sendmsg. Each is hooked_read / hooked_write
 // (hook_support.h) around the original; POSIX semantics come from the kernel.
+// Two per-call flags change the waiting: MSG_DONTWAIT (the caller wants
+// EAGAIN at once, so the call goes straight to the kernel) and MSG_WAITALL
+// (the caller wants the whole request, see hooked_read_all).
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -13,7 +16,9 @@
 
 namespace {
 
+using co::hooks::ensure_init;
 using co::hooks::hooked_read;
+using co::hooks::hooked_read_all;
 using co::hooks::hooked_write;
 
 std::size_t iov_total(const struct iovec* iov, int count) {
@@ -51,15 +56,45 @@ ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
 }
 
 ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return recv_f(fd, buf, len, flags);
+  if (flags & MSG_WAITALL && !(flags & MSG_PEEK)) {
+    return hooked_read_all(fd, len, [&](std::size_t done) {
+      return recv_f(fd, static_cast<char*>(buf) + done, len - done, flags);
+    });
+  }
   return hooked_read(fd, [&] { return recv_f(fd, buf, len, flags); });
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
                  socklen_t* addrlen) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return recvfrom_f(fd, buf, len, flags, addr, addrlen);
+  if (flags & MSG_WAITALL && !(flags & MSG_PEEK)) {
+    return hooked_read_all(fd, len, [&](std::size_t done) {
+      return recvfrom_f(fd, static_cast<char*>(buf) + done, len - done, flags, addr, addrlen);
+    });
+  }
   return hooked_read(fd, [&] { return recvfrom_f(fd, buf, len, flags, addr, addrlen); });
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return recvmsg_f(fd, msg, flags);
+  if (flags & MSG_WAITALL && !(flags & MSG_PEEK) && msg != nullptr) {
+    const std::size_t total = iov_total(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
+    return hooked_read_all(fd, total, [&](std::size_t done) {
+      if (done == 0) return recvmsg_f(fd, msg, flags);
+      // Later parts go to the iovecs that remain; the caller's msghdr keeps
+      // what the first part reported (name, control data, flags).
+      std::vector<struct iovec> rest =
+          iov_after(msg->msg_iov, static_cast<int>(msg->msg_iovlen), done);
+      struct msghdr tail {};
+      tail.msg_iov = rest.data();
+      tail.msg_iovlen = rest.size();
+      return recvmsg_f(fd, &tail, flags);
+    });
+  }
   return hooked_read(fd, [&] { return recvmsg_f(fd, msg, flags); });
 }
 
@@ -70,6 +105,8 @@ ssize_t write(int fd, const void* buf, size_t count) {
 }
 
 ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return send_f(fd, buf, len, flags);
   return hooked_write(fd, len, [&](std::size_t done) {
     return send_f(fd, static_cast<const char*>(buf) + done, len - done, flags);
   });
@@ -77,6 +114,8 @@ ssize_t send(int fd, const void* buf, size_t len, int flags) {
 
 ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
                socklen_t addrlen) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return sendto_f(fd, buf, len, flags, addr, addrlen);
   return hooked_write(fd, len, [&](std::size_t done) {
     return sendto_f(fd, static_cast<const char*>(buf) + done, len - done, flags, addr, addrlen);
   });
@@ -91,6 +130,8 @@ ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return sendmsg_f(fd, msg, flags);
   std::size_t total =
       msg != nullptr ? iov_total(msg->msg_iov, static_cast<int>(msg->msg_iovlen)) : 0;
   return hooked_write(fd, total, [&](std::size_t done) {
