@@ -29,6 +29,7 @@ class SchedulingPolicy {
   /// `task` became ready. `self` is the calling thread's processer when it
   /// works for this scheduler, else nullptr. Returns the processer to notify
   /// (nullptr: any idle one may run it; `self`: nobody needs waking).
+  /// `others_idle`: some processer other than `self` is idle.
   virtual Processer* Enqueue(Task* task, ReadyReason why, Processer* self,
                              std::span<Processer* const> all, bool others_idle) = 0;
   /// The next task for `self` to run, or nullptr.

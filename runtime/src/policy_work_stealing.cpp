@@ -22,7 +22,13 @@ class WorkStealingPolicy final : public SchedulingPolicy {
   Processer* Enqueue(Task* task, ReadyReason why, Processer* self, std::span<Processer* const> all,
                      bool others_idle) override {
     if (self != nullptr) {
-      if (others_idle && why != ReadyReason::yielded) {
+      // An idle processer (the poller waking I/O waiters) keeps the first
+      // task for itself - it runs it next, with no thread to wake - and
+      // shares the rest.
+      const bool keep_first =
+          self->local.empty() &&
+          self->idle_mode.load(std::memory_order_relaxed) != static_cast<int>(IdleMode::running);
+      if (others_idle && why != ReadyReason::yielded && !keep_first) {
         self->PushInbox(task);
         return nullptr;  // an idle processer steals it
       }

@@ -64,8 +64,11 @@ void SchedulerCore::Submit(Task* task) {
 void SchedulerCore::MakeReady(Task* task, ReadyReason why) {
   Processer* self = Processer::Current();
   if (self != nullptr && self->core == this && !processer_list_.empty()) {
-    Processer* target = policy->Enqueue(task, why, self, processer_list_,
-                                        idle_processers.load(std::memory_order_seq_cst) > 0);
+    // The poller harvesting I/O counts itself as idle: only the others count.
+    const bool self_idle =
+        self->idle_mode.load(std::memory_order_relaxed) != static_cast<int>(IdleMode::running);
+    const bool others_idle = idle_processers.load(std::memory_order_seq_cst) > (self_idle ? 1 : 0);
+    Processer* target = policy->Enqueue(task, why, self, processer_list_, others_idle);
     if (target != self) NotifyIdle(target);
     return;
   }
