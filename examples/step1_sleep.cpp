@@ -14,14 +14,16 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include <unistd.h>
+
 namespace {
 
 const auto g_start = std::chrono::steady_clock::now();
 
 // printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
 void tprintf(const char* fmt, ...) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - g_start)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  g_start)
                 .count();
   std::printf("[%5lld ms] ", static_cast<long long>(ms));
   va_list ap;
@@ -34,19 +36,18 @@ void tprintf(const char* fmt, ...) {
 }  // namespace
 
 int main() {
-  go [] {
+  go[] {
     tprintf("coroutine 1: going to sleep for 1000 ms\n");
-    // The notes call plain sleep(1) here. Until the sleep hooks exist, the
-    // runtime's own co::co_sleep parks the coroutine; once sleep() is hooked
-    // this becomes ::sleep(1) and behaves the same.
-    co::co_sleep(1000);
+    // Plain sleep(1), as in the notes: the hook parks the coroutine on the
+    // scheduler's timer queue instead of blocking the thread.
+    ::sleep(1);
     tprintf("coroutine 1: woke up, i = %d\n", 3);
   };
 
-  go [] {
+  go[] {
     tprintf("Hello, coscope!\n");
     for (int n = 1; n <= 3; ++n) {
-      co::co_sleep(250);
+      ::usleep(250'000);
       tprintf("coroutine 2: still running while coroutine 1 sleeps (%d)\n", n);
     }
   };
