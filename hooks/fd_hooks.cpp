@@ -156,7 +156,8 @@ int dup2(int oldfd, int newfd) {
 
 int dup3(int oldfd, int newfd, int flags) {
   ensure_init();
-  if (oldfd == newfd) return dup3_f(oldfd, newfd, flags);  // EINVAL from the kernel
+  // EINVAL from the kernel, which then leaves newfd open: so must we.
+  if (oldfd == newfd || (flags & ~O_CLOEXEC) != 0) return dup3_f(oldfd, newfd, flags);
   if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
   int fd = dup3_f(oldfd, newfd, flags);
   if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
@@ -183,7 +184,10 @@ int fcntl(int fd, int cmd, ...) {
       int flags = int_arg;
       if (ctx != nullptr && ctx->sys_nonblocking) flags |= O_NONBLOCK;
       int r = fcntl_f(fd, F_SETFL, flags);
-      if (r == 0 && ctx != nullptr) ctx->user_nonblocking = (int_arg & O_NONBLOCK) != 0;
+      // O_NONBLOCK is a flag of the open file description: dups see it too.
+      if (r == 0 && ctx != nullptr) {
+        co::detail::fd_ctx_set_user_nonblocking(ctx, (int_arg & O_NONBLOCK) != 0);
+      }
       return r;
     }
     case F_DUPFD:
@@ -208,11 +212,13 @@ int ioctl(int fd, unsigned long request, ...) {
     if (ctx != nullptr && ctx->sys_nonblocking) {
       int on = 1;  // the runtime keeps the fd non-blocking underneath
       int r = ioctl_f(fd, FIONBIO, &on);
-      if (r == 0) ctx->user_nonblocking = *static_cast<int*>(arg) != 0;
+      if (r == 0) co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
       return r;
     }
     int r = ioctl_f(fd, FIONBIO, arg);
-    if (r == 0 && ctx != nullptr) ctx->user_nonblocking = *static_cast<int*>(arg) != 0;
+    if (r == 0 && ctx != nullptr) {
+      co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
+    }
     return r;
   }
   return ioctl_f(fd, request, arg);

@@ -47,7 +47,7 @@ inline bool make_sys_nonblocking(FdCtx* ctx) noexcept {
   int flags = fcntl_f(ctx->fd, F_GETFL);
   if (flags < 0) return false;
   if (!(flags & O_NONBLOCK) && fcntl_f(ctx->fd, F_SETFL, flags | O_NONBLOCK) != 0) return false;
-  ctx->sys_nonblocking = true;
+  detail::fd_ctx_set_sys_nonblocking(ctx);  // and on its dups: they share the flag
   return true;
 }
 

@@ -20,6 +20,9 @@ constexpr int kChunks = kMaxTrackedFd / kChunkSize;
 
 std::atomic<FdCtx*> g_chunks[kChunks];
 
+// Identities of open file descriptions (FdCtx::file_id); 0 is "none".
+std::atomic<std::uint64_t> g_next_file_id{1};
+
 FdCtx* slot(int fd, bool create) noexcept {
   if (fd < 0 || fd >= kMaxTrackedFd) return nullptr;
   std::atomic<FdCtx*>& chunk_ref = g_chunks[fd >> kChunkBits];
@@ -87,6 +90,8 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
     ctx->user_nonblocking = false;
     ctx->sys_nonblocking = false;
     ctx->registered = false;
+    ctx->file_shared = false;
+    ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
     ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
     __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
   }
@@ -104,6 +109,8 @@ FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking
   ctx->user_nonblocking = user_nonblocking;
   ctx->sys_nonblocking = false;
   ctx->registered = false;
+  ctx->file_shared = false;
+  ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
   ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
   __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
   ctx->lock.unlock();
@@ -145,15 +152,55 @@ void fd_ctx_on_dup(int from, int to) noexcept {
   const bool is_socket = src->is_socket, stream = src->stream;
   const bool user_nb = src->user_nonblocking, sys_nb = src->sys_nonblocking;
   const std::int64_t rcv = src->recv_timeout_ns, snd = src->send_timeout_ns;
+  const std::uint64_t file_id = src->file_id;
+  src->file_shared = true;
   src->lock.unlock();
   FdCtx* dst = fd_ctx_on_open(to, is_socket, stream, user_nb);
   if (dst == nullptr) return;
   dst->lock.lock();
   // O_NONBLOCK belongs to the open file description, which dup shares.
   dst->sys_nonblocking = sys_nb;
+  dst->file_id = file_id;
+  dst->file_shared = true;
   dst->recv_timeout_ns = rcv;
   dst->send_timeout_ns = snd;
   dst->lock.unlock();
+}
+
+namespace {
+
+// Applies `update` to ctx and, if its open file description is shared by
+// dups, to every live context of that description. Dups are rare, so a scan
+// of the table (only there) is cheaper than a shared, refcounted record.
+template <class Update>
+void update_file(FdCtx* ctx, Update update) noexcept {
+  ctx->lock.lock();
+  update(ctx);
+  const bool shared = ctx->file_shared;
+  const std::uint64_t file_id = ctx->file_id;
+  ctx->lock.unlock();
+  if (!shared) return;
+  for (std::atomic<FdCtx*>& chunk_ref : g_chunks) {
+    FdCtx* chunk = chunk_ref.load(std::memory_order_acquire);
+    if (chunk == nullptr) continue;
+    for (int i = 0; i < kChunkSize; ++i) {
+      FdCtx* other = &chunk[i];
+      if (other == ctx || __atomic_load_n(&other->fd, __ATOMIC_ACQUIRE) < 0) continue;
+      other->lock.lock();
+      if (other->fd >= 0 && other->file_id == file_id) update(other);
+      other->lock.unlock();
+    }
+  }
+}
+
+}  // namespace
+
+void fd_ctx_set_user_nonblocking(FdCtx* ctx, bool on) noexcept {
+  update_file(ctx, [on](FdCtx* c) { c->user_nonblocking = on; });
+}
+
+void fd_ctx_set_sys_nonblocking(FdCtx* ctx) noexcept {
+  update_file(ctx, [](FdCtx* c) { c->sys_nonblocking = true; });
 }
 
 }  // namespace detail

@@ -42,6 +42,9 @@ struct FdCtx {
   bool user_nonblocking = false;     ///< the program asked for O_NONBLOCK / FIONBIO
   bool sys_nonblocking = false;      ///< we set O_NONBLOCK so hooks never block the thread
   bool registered = false;           ///< added to the reactor (add_into_reactor)
+  bool file_shared = false;          ///< another fd was dup'd from or to this one
+  std::uint64_t file_id = 0;         ///< the open file description: same for an fd and its
+                                     ///< dups, whose O_NONBLOCK is one flag (fcntl(2))
   std::int64_t recv_timeout_ns = 0;  ///< SO_RCVTIMEO, 0: none
   std::int64_t send_timeout_ns = 0;  ///< SO_SNDTIMEO, 0: none
   std::uint64_t generation = 0;      ///< bumped by every close of this fd number
@@ -70,6 +73,13 @@ int fd_ctx_close(int fd, int (*do_close)(int)) noexcept;
 
 /// Copies what is known of `from` to `to` (dup, dup2, F_DUPFD).
 void fd_ctx_on_dup(int from, int to) noexcept;
+
+/// Records the program's O_NONBLOCK choice on ctx and on every fd that
+/// shares its open file description (a dup sees the flag change too).
+void fd_ctx_set_user_nonblocking(FdCtx* ctx, bool on) noexcept;
+/// Records that the runtime set O_NONBLOCK on ctx's open file description,
+/// on ctx and on every fd that shares it (so all of them hide it).
+void fd_ctx_set_sys_nonblocking(FdCtx* ctx) noexcept;
 
 /// Largest fd the table can describe (1 << 20); beyond it hooks pass through.
 constexpr int kMaxTrackedFd = 1 << 20;
