@@ -20,6 +20,9 @@ using co::hooks::ensure_init;
 using co::hooks::in_coroutine;
 
 // Runs `call` on the blocking pool; returns its result with errno and h_errno.
+// The caller's errno and h_errno travel to the pool thread first: a call
+// that succeeds leaves them as they were, so they must come back unchanged,
+// not as whatever the pool thread last held.
 template <class Call>
 std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
   using Result = std::invoke_result_t<Call&>;
@@ -29,10 +32,12 @@ std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
     Result result;
     int err;
     int herr;
-  } frame{&call, Result{}, 0, 0};
+  } frame{&call, Result{}, errno, h_errno};
   co::detail::run_blocking(
       [](void* p) {
         auto* f = static_cast<Frame*>(p);
+        errno = f->err;
+        h_errno = f->herr;
         f->result = (*f->call)();
         f->err = errno;
         f->herr = h_errno;

@@ -16,13 +16,19 @@ using co::hooks::in_coroutine;
 
 // Parks the task for `ns`. Not unwindable: a C function cannot let
 // ForcedUnwind through, so a scheduler being destroyed just ends the sleep.
+//
+// errno is per thread, not per task: other tasks run on this thread (or this
+// task resumes on another) meanwhile, so a full sleep puts the task's errno
+// back, as the kernel's successful sleep leaves it.
 void task_sleep_ns(long long ns) {
   if (ns <= 0) return;
+  const int saved_errno = errno;
   const std::int64_t deadline = co::detail::now_ns() + ns;
   co::detail::WaitTicket ticket = co::detail::prepare_park();
   co::detail::arm_timer(ticket, deadline);
   co::detail::park(co::TaskState::sleep, co::WaitReason::sleep, nullptr, deadline, nullptr,
                    /*unwindable=*/false);
+  errno = saved_errno;
 }
 
 }  // namespace
