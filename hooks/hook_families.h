@@ -18,9 +18,10 @@ extern const char coscope_hook_family_io;
 extern const char coscope_hook_family_poll;
 extern const char coscope_hook_family_sleep;
 extern const char coscope_hook_family_dns;
+extern const char coscope_hook_family_signal;
 }
 
-#define COSCOPE_KEEP_HOOK_FAMILIES()                                               \
-  __attribute__((used)) const void* const coscope_hook_families[] = {              \
-      &coscope_hook_family_fd, &coscope_hook_family_io, &coscope_hook_family_poll, \
-      &coscope_hook_family_sleep, &coscope_hook_family_dns}
+#define COSCOPE_KEEP_HOOK_FAMILIES()                                                   \
+  __attribute__((used)) const void* const coscope_hook_families[] = {                  \
+      &coscope_hook_family_fd,    &coscope_hook_family_io,  &coscope_hook_family_poll, \
+      &coscope_hook_family_sleep, &coscope_hook_family_dns, &coscope_hook_family_signal}

@@ -25,6 +25,7 @@
 #include "coscope/detail/park.h"
 #include "io/fd_ctx.h"
 #include "io/io_sentry.h"
+#include "io/signal_interrupt.h"
 #include "originals.h"
 
 namespace co {
@@ -59,9 +60,15 @@ inline std::int64_t deadline_from(std::int64_t timeout_ns) noexcept {
 /// Waits until fd is ready for `events` or the deadline (0: none) passes.
 /// In a coroutine the task parks; outside, the thread blocks in poll.
 /// Returns 1 ready, 0 timed out, -1 with errno.
+/// A caught signal gives EINTR as the kernel's read or write would: under
+/// SA_RESTART the wait goes on, unless SO_RCVTIMEO / SO_SNDTIMEO bound it
+/// (signal(7)). The kernel's poll knows nothing of SA_RESTART, so outside a
+/// coroutine the signal counters tell.
 inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
-  if (in_coroutine()) return detail::io_wait_fd(fd, events, deadline_ns);
+  const bool restartable = deadline_ns == 0;
+  if (in_coroutine()) return detail::io_wait_fd(fd, events, deadline_ns, restartable);
   for (;;) {
+    const detail::SignalMark signals = detail::signal_mark();
     int timeout_ms = -1;
     if (deadline_ns != 0) {
       std::int64_t left = deadline_ns - detail::now_ns();
@@ -70,7 +77,12 @@ inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
     }
     pollfd pfd{fd, events, 0};
     int n = poll_f(&pfd, 1, timeout_ms);
-    if (n < 0 && errno == EINTR) return -1;
+    if (n < 0 && errno == EINTR) {
+      if (restartable && detail::signals_since(signals) == detail::SignalsSince::restart_only) {
+        continue;
+      }
+      return -1;
+    }
     if (n > 0 && (pfd.revents & POLLNVAL)) {
       errno = EBADF;
       return -1;

@@ -34,6 +34,7 @@ ssize_t __writev(int, const struct iovec*, int) __attribute__((weak));
 int __nanosleep(const struct timespec*, struct timespec*) __attribute__((weak));
 int __pipe(int*) __attribute__((weak));
 int __dup2(int, int) __attribute__((weak));
+int __sigaction(int, const struct sigaction*, struct sigaction*) __attribute__((weak));
 }
 
 namespace {
@@ -152,6 +153,7 @@ gethostbyname2_r_t gethostbyname2_r_f;
 gethostbyaddr_t gethostbyaddr_f;
 gethostbyaddr_r_t gethostbyaddr_r_f;
 getaddrinfo_t getaddrinfo_f;
+sigaction_t sigaction_f;
 
 void coroutine_hook_init(void) {
   if (g_initialised) return;
@@ -190,6 +192,7 @@ void coroutine_hook_init(void) {
   resolve<sleep_t>(sleep_f, "sleep", nullptr, sys_sleep);
   resolve<usleep_t>(usleep_f, "usleep", nullptr, sys_usleep);
   resolve<nanosleep_t>(nanosleep_f, "nanosleep", __nanosleep, sys_nanosleep);
+  resolve<sigaction_t>(sigaction_f, "sigaction", __sigaction, nullptr);
   if (dynamic) {
     // The resolver has no static equivalent: glibc's static resolver loads
     // NSS modules dynamically anyway (see docs/hooks.md).

@@ -14,6 +14,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -69,6 +70,8 @@ using gethostbyaddr_r_t = int (*)(const void*, socklen_t, int, struct hostent*, 
                                   struct hostent**, int*);
 using getaddrinfo_t = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
 
+using sigaction_t = int (*)(int, const struct sigaction*, struct sigaction*);
+
 extern socket_t socket_f;
 extern socketpair_t socketpair_f;
 extern connect_t connect_f;
@@ -107,6 +110,7 @@ extern gethostbyname2_r_t gethostbyname2_r_f;
 extern gethostbyaddr_t gethostbyaddr_f;
 extern gethostbyaddr_r_t gethostbyaddr_r_f;
 extern getaddrinfo_t getaddrinfo_f;
+extern sigaction_t sigaction_f;
 
 /// Resolves every original once; exits with a message naming any that is
 /// missing. Runs before main(); calling it again does nothing.

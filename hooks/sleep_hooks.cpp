@@ -14,21 +14,27 @@ namespace {
 using co::hooks::ensure_init;
 using co::hooks::in_coroutine;
 
-// Parks the task for `ns`. Not unwindable: a C function cannot let
+// Parks the task for `ns` - in io_poll with no fds, the classic
+// poll(NULL, 0, t) sleep, so a caught signal ends it early as it ends the
+// kernel's sleeps (see io/signal_interrupt.h). Returns false then, with the
+// time that was left in `*left_ns`. Not unwindable: a C function cannot let
 // ForcedUnwind through, so a scheduler being destroyed just ends the sleep.
 //
 // errno is per thread, not per task: other tasks run on this thread (or this
 // task resumes on another) meanwhile, so a full sleep puts the task's errno
 // back, as the kernel's successful sleep leaves it.
-void task_sleep_ns(long long ns) {
-  if (ns <= 0) return;
+bool task_sleep_ns(long long ns, long long* left_ns) {
+  if (ns <= 0) return true;
   const int saved_errno = errno;
   const std::int64_t deadline = co::detail::now_ns() + ns;
-  co::detail::WaitTicket ticket = co::detail::prepare_park();
-  co::detail::arm_timer(ticket, deadline);
-  co::detail::park(co::TaskState::sleep, co::WaitReason::sleep, nullptr, deadline, nullptr,
-                   /*unwindable=*/false);
-  errno = saved_errno;
+  if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0 || co::detail::unwinding()) {
+    errno = saved_errno;
+    return true;
+  }
+  const std::int64_t left = deadline - co::detail::now_ns();
+  *left_ns = left > 0 ? left : 0;
+  errno = EINTR;
+  return false;
 }
 
 }  // namespace
@@ -38,15 +44,18 @@ extern "C" {
 unsigned int sleep(unsigned int seconds) {
   ensure_init();
   if (!in_coroutine()) return sleep_f(seconds);
-  task_sleep_ns(static_cast<long long>(seconds) * 1'000'000'000);
+  long long left_ns = 0;
+  if (!task_sleep_ns(static_cast<long long>(seconds) * 1'000'000'000, &left_ns)) {
+    return static_cast<unsigned int>(left_ns / 1'000'000'000);  // whole seconds, as glibc's sleep
+  }
   return 0;
 }
 
 int usleep(useconds_t usec) {
   ensure_init();
   if (!in_coroutine()) return usleep_f(usec);
-  task_sleep_ns(static_cast<long long>(usec) * 1000);
-  return 0;
+  long long left_ns = 0;
+  return task_sleep_ns(static_cast<long long>(usec) * 1000, &left_ns) ? 0 : -1;
 }
 
 int nanosleep(const struct timespec* req, struct timespec* rem) {
@@ -60,7 +69,15 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
     errno = EINVAL;
     return -1;
   }
-  task_sleep_ns(static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec);
+  long long left_ns = 0;
+  if (!task_sleep_ns(static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec,
+                     &left_ns)) {
+    if (rem != nullptr) {
+      rem->tv_sec = static_cast<time_t>(left_ns / 1'000'000'000);
+      rem->tv_nsec = static_cast<long>(left_ns % 1'000'000'000);
+    }
+    return -1;
+  }
   return 0;
 }
 

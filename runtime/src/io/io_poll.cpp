@@ -12,6 +12,10 @@
 //      wakes us - exactly once, through the WaitTicket.
 //   7. Unlink, ask the kernel a last time, return its answer; a spurious
 //      wake (nothing ready, time left) goes round again.
+// A caught signal ends the wait with EINTR where the kernel would end the
+// call (see signal_interrupt.h): the wait also links a SignalWakeLink, and
+// checks signal_interrupts() after step 5 and after each wake. Readiness
+// wins over a signal, as in the kernel's poll.
 // Results always come from the kernel's own poll, so revents and return
 // values are exactly what poll(2) gives.
 #include <poll.h>
@@ -21,6 +25,7 @@
 
 #include "coscope/detail/park.h"
 #include "io/io_sentry.h"
+#include "io/signal_interrupt.h"
 #include "raw_syscall.h"
 #include "reactor.h"
 
@@ -64,13 +69,26 @@ void unlink_all(IoSentry& sentry) noexcept {
   io_waiters_removed(removed);
 }
 
-// Parks the calling task until `deadline_ns` (kForever: until woken).
-void sleep_in_poll(std::int64_t deadline_ns) {
-  WaitTicket ticket = prepare_park();
-  if (deadline_ns != kForever) arm_timer(ticket, deadline_ns);
-  park(deadline_ns != kForever ? TaskState::sleep : TaskState::sys_block,
-       deadline_ns != kForever ? WaitReason::sleep : WaitReason::poll, nullptr, 0, nullptr,
-       /*unwindable=*/false);
+// Parks the calling task until `deadline_ns` (kForever: until woken) or a
+// signal caught since `signals` (a sleep is never restarted). False if a
+// signal ended it.
+bool sleep_in_poll(std::int64_t deadline_ns, const SignalMark& signals) {
+  for (;;) {
+    IoSentry sentry{prepare_park(), nullptr, 0, 0, false, false};
+    SignalWakeLink signal_link(&sentry);
+    if (signal_interrupts(signals, false)) {
+      wake(sentry.ticket);
+      return false;
+    }
+    if (deadline_ns != kForever) arm_timer(sentry.ticket, deadline_ns);
+    bool woken =
+        park(deadline_ns != kForever ? TaskState::sleep : TaskState::sys_block,
+             deadline_ns != kForever ? WaitReason::sleep : WaitReason::poll, nullptr, 0, nullptr,
+             /*unwindable=*/false);
+    if (signal_interrupts(signals, false)) return false;
+    if (!woken || unwinding()) return true;
+    // Woken by the wake eventfd for no signal of ours: sleep on.
+  }
 }
 
 }  // namespace
@@ -82,8 +100,10 @@ int io_poll(pollfd* fds, nfds_t nfds, int timeout_ms, bool nonblocking_check) {
   return io_poll_until(fds, nfds, deadline, nonblocking_check);
 }
 
-int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check) {
+int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
+                  bool restartable) {
   if (current_task() == nullptr) return kernel_poll(fds, nfds, remaining_ms(deadline_ns));
+  const SignalMark signals = signal_mark();
 
   bool any_fd = false;
   for (nfds_t i = 0; i < nfds; ++i) any_fd |= fds[i].fd >= 0;
@@ -93,8 +113,7 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
     int n = kernel_poll(fds, nfds, 0);
     if (n != 0) return n;
     if (deadline_ns != kForever && deadline_ns <= now_ns()) return 0;
-    sleep_in_poll(deadline_ns);
-    if (unwinding()) {
+    if (!sleep_in_poll(deadline_ns, signals) || unwinding()) {
       errno = EINTR;
       return -1;
     }
@@ -140,13 +159,15 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
       ctx->lock.unlock();
     }
     io_waiters_added(linked);
+    SignalWakeLink signal_link(&sentry);
 
     int n = kernel_poll(fds, nfds, 0);
     sentry.triggered = n != 0;
-    if (sentry.triggered) {
+    if (sentry.triggered || signal_interrupts(signals, restartable)) {
       wake(sentry.ticket);  // cancel our own park: no waker may claim it now
       unlink_all(sentry);
-      return n;
+      if (n == 0) errno = EINTR;
+      return n != 0 ? n : -1;
     }
     if (deadline_ns != kForever) {
       if (deadline_ns <= now_ns()) {
@@ -165,15 +186,19 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
     }
     n = kernel_poll(fds, nfds, 0);
     if (n != 0) return n;
+    if (signal_interrupts(signals, restartable)) {
+      errno = EINTR;
+      return -1;
+    }
     if (!woken || (deadline_ns != kForever && deadline_ns <= now_ns())) return 0;
     // Woken, but nothing is ready any more (another reader took the data):
     // wait again for the time that is left.
   }
 }
 
-int io_wait_fd(int fd, short events, std::int64_t deadline_ns) {
+int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable) {
   pollfd pfd{fd, events, 0};
-  int n = io_poll_until(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false);
+  int n = io_poll_until(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable);
   if (n > 0 && (pfd.revents & POLLNVAL)) {
     errno = EBADF;
     return -1;

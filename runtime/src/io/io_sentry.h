@@ -38,12 +38,16 @@ struct IoSentry {
 int io_poll(pollfd* fds, nfds_t nfds, int timeout_ms, bool nonblocking_check);
 
 /// The same with a deadline in now_ns() time (0: none, -1 wait forever).
-int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check);
+/// A caught signal ends the wait with -1/EINTR; `restartable` (a read or
+/// write the kernel restarts): only one whose handler lacks SA_RESTART.
+int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
+                  bool restartable = false);
 
 /// Waits in the calling task until `fd` is ready for `events` (POLLIN or
 /// POLLOUT) or `deadline_ns` passes (0: no deadline). Returns 1 when ready
-/// (or in error/hangup), 0 on timeout, -1 with errno on failure.
-int io_wait_fd(int fd, short events, std::int64_t deadline_ns);
+/// (or in error/hangup), 0 on timeout, -1 with errno on failure (EINTR:
+/// see io_poll_until).
+int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable = false);
 
 }  // namespace detail
 }  // namespace co
