@@ -21,6 +21,18 @@ int timespec_to_ms(const struct timespec* ts) {
   return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
 }
 
+// Bit `fd` of an fd_set that may be larger than FD_SETSIZE (select's nfds
+// may exceed it), so not through FD_ISSET, whose fortified form aborts there.
+constexpr int kBitsPerWord = 8 * sizeof(__fd_mask);
+
+bool fd_bit(const fd_set* set, int fd) {
+  return set != nullptr && ((__FDS_BITS(set)[fd / kBitsPerWord] >> (fd % kBitsPerWord)) & 1) != 0;
+}
+
+void clear_fd_bit(fd_set* set, int fd) {
+  if (set != nullptr) __FDS_BITS(set)[fd / kBitsPerWord] &= ~(__fd_mask{1} << (fd % kBitsPerWord));
+}
+
 }  // namespace
 
 extern "C" {
@@ -28,7 +40,11 @@ extern "C" {
 int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
   ensure_init();
   if (!in_coroutine() || timeout == 0) return poll_f(fds, nfds, timeout);
-  return co::detail::io_poll(fds, nfds, timeout, /*nonblocking_check=*/true);
+  // The kernel first: it rejects an array it cannot read (EFAULT) or too
+  // long (EINVAL) before io_poll walks it, and answers what is ready now.
+  int n = poll_f(fds, nfds, 0);
+  if (n != 0) return n;
+  return co::detail::io_poll(fds, nfds, timeout, /*nonblocking_check=*/false);
 }
 
 // The signal mask cannot be swapped atomically around a task's wait; inside
@@ -42,15 +58,19 @@ int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sig
   }
   int timeout = timespec_to_ms(tmo);
   if (timeout == 0) return ppoll_f(fds, nfds, tmo, sigmask);
-  return co::detail::io_poll(fds, nfds, timeout, true);
+  const struct timespec zero {};
+  int n = ppoll_f(fds, nfds, &zero, sigmask);  // validates, as in poll above
+  if (n != 0) return n;
+  return co::detail::io_poll(fds, nfds, timeout, false);
 }
 
 int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
            struct timeval* timeout) {
   ensure_init();
   if (!in_coroutine()) return select_f(nfds, readfds, writefds, exceptfds, timeout);
-  if (nfds < 0 || nfds > FD_SETSIZE ||
-      (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_usec < 0))) {
+  // nfds above FD_SETSIZE is no error for the kernel (it stops at the fds
+  // that can be open); the caller then passes larger sets.
+  if (nfds < 0 || (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_usec < 0))) {
     errno = EINVAL;
     return -1;
   }
@@ -63,9 +83,9 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   std::vector<struct pollfd> pfds;
   for (int fd = 0; fd < nfds; ++fd) {
     short events = 0;
-    if (readfds != nullptr && FD_ISSET(fd, readfds)) events |= POLLIN;
-    if (writefds != nullptr && FD_ISSET(fd, writefds)) events |= POLLOUT;
-    if (exceptfds != nullptr && FD_ISSET(fd, exceptfds)) events |= POLLPRI;
+    if (fd_bit(readfds, fd)) events |= POLLIN;
+    if (fd_bit(writefds, fd)) events |= POLLOUT;
+    if (fd_bit(exceptfds, fd)) events |= POLLPRI;
     if (events != 0) pfds.push_back({fd, events, 0});
   }
   const std::int64_t start = co::detail::now_ns();
@@ -77,17 +97,23 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
       return -1;
     }
   }
+  // The kernel writes back whole words: bits from nfds to the end of the
+  // last word come back cleared too.
+  const int examined = (nfds + kBitsPerWord - 1) / kBitsPerWord * kBitsPerWord;
+  for (int fd = nfds; fd < examined; ++fd) {
+    for (fd_set* set : {readfds, writefds, exceptfds}) clear_fd_bit(set, fd);
+  }
   int count = 0;
   for (const struct pollfd& p : pfds) {
-    const bool want_r = readfds != nullptr && FD_ISSET(p.fd, readfds);
-    const bool want_w = writefds != nullptr && FD_ISSET(p.fd, writefds);
-    const bool want_e = exceptfds != nullptr && FD_ISSET(p.fd, exceptfds);
+    const bool want_r = fd_bit(readfds, p.fd);
+    const bool want_w = fd_bit(writefds, p.fd);
+    const bool want_e = fd_bit(exceptfds, p.fd);
     const bool r = want_r && (p.revents & (POLLIN | POLLHUP | POLLERR));
     const bool w = want_w && (p.revents & (POLLOUT | POLLERR));
     const bool e = want_e && (p.revents & POLLPRI);
-    if (want_r && !r) FD_CLR(p.fd, readfds);
-    if (want_w && !w) FD_CLR(p.fd, writefds);
-    if (want_e && !e) FD_CLR(p.fd, exceptfds);
+    if (want_r && !r) clear_fd_bit(readfds, p.fd);
+    if (want_w && !w) clear_fd_bit(writefds, p.fd);
+    if (want_e && !e) clear_fd_bit(exceptfds, p.fd);
     count += r + w + e;
   }
   if (timeout != nullptr) {
