@@ -89,8 +89,22 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
     if (events != 0) pfds.push_back({fd, events, 0});
   }
   const std::int64_t start = co::detail::now_ns();
+  // Linux writes back the time not slept, on success and on EINTR alike.
+  auto write_back_time_left = [&] {
+    if (timeout == nullptr) return;
+    long long left_us =
+        static_cast<long long>(timeout_ms) * 1000 - (co::detail::now_ns() - start) / 1000;
+    if (left_us < 0) left_us = 0;
+    timeout->tv_sec = left_us / 1'000'000;
+    timeout->tv_usec = left_us % 1'000'000;
+  };
   int n = co::detail::io_poll(pfds.data(), pfds.size(), timeout_ms, true);
-  if (n < 0) return -1;
+  if (n < 0) {
+    const int saved = errno;
+    if (saved == EINTR) write_back_time_left();
+    errno = saved;
+    return -1;
+  }
   for (const struct pollfd& p : pfds) {
     if (p.revents & POLLNVAL) {
       errno = EBADF;  // select reports a closed fd in any set as EBADF
@@ -116,14 +130,7 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
     if (want_e && !e) clear_fd_bit(exceptfds, p.fd);
     count += r + w + e;
   }
-  if (timeout != nullptr) {
-    // Linux writes back the time not slept.
-    long long left_us =
-        static_cast<long long>(timeout_ms) * 1000 - (co::detail::now_ns() - start) / 1000;
-    if (left_us < 0) left_us = 0;
-    timeout->tv_sec = left_us / 1'000'000;
-    timeout->tv_usec = left_us % 1'000'000;
-  }
+  write_back_time_left();
   return count;
 }
 

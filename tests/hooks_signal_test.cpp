@@ -404,6 +404,28 @@ TEST(SignalInterrupts, NanosleepGivesEintrAndWritesTheTimeLeft) {
   }
 }
 
+TEST(SignalInterrupts, SelectGivesEintrAndWritesTheTimeLeft) {
+  for (Runner runner : {Runner::native, Runner::hooked_thread, Runner::task}) {
+    SCOPED_TRACE(to_string(runner));
+    auto pipe = std::make_shared<Pipe>();
+    timeval left{5, 0};
+    Outcome o = run(runner, true,
+                    Scenario{[pipe, &left] {
+                               fd_set readable;
+                               FD_ZERO(&readable);
+                               FD_SET(pipe->r, &readable);
+                               return static_cast<long>(
+                                   select(pipe->r + 1, &readable, nullptr, nullptr, &left));
+                             },
+                             {}});
+    EXPECT_EQ(o, (Outcome{-1, EINTR, 1}));
+    // Interrupted well before the end: Linux wrote back what was left.
+    const long long left_us = left.tv_sec * 1'000'000LL + left.tv_usec;
+    EXPECT_GT(left_us, 0);
+    EXPECT_LT(left_us, 5'000'000LL);
+  }
+}
+
 TEST(SignalInterrupts, SleepReturnsTheUnsleptSeconds) {
   for (Runner runner : {Runner::native, Runner::hooked_thread, Runner::task}) {
     SCOPED_TRACE(to_string(runner));
