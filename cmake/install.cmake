@@ -8,6 +8,8 @@
 #   lib/libcoscope.{so*,a}                  shared or static (BUILD_SHARED_LIBS)
 #   lib/cmake/coscope/coscope*.cmake        find_package(coscope) -> coscope::coscope
 #   lib/pkgconfig/coscope.pc                pkg-config --cflags --libs coscope
+#   share/coscope/gdb/**                    the gdb toolkit, which libcoscope makes
+#                                           gdb load by itself (docs/gdb.md)
 #
 # Both the CMake package and the .pc file locate the prefix relative to
 # themselves, so an installed tree can be moved (or installed with --prefix
@@ -19,6 +21,11 @@ include(CMakePackageConfigHelpers)
 set(COSCOPE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/coscope"
     CACHE STRING "Where to install the CMake package files of coscope (relative to the prefix)")
 mark_as_advanced(COSCOPE_INSTALL_CMAKEDIR)
+# Read at build time too: libcoscope finds the toolkit relative to itself
+# (cmake/gdb_toolkit.cmake).
+set(COSCOPE_INSTALL_GDBDIR "${CMAKE_INSTALL_DATADIR}/coscope/gdb"
+    CACHE STRING "Where to install the gdb toolkit of coscope (relative to the prefix)")
+mark_as_advanced(COSCOPE_INSTALL_GDBDIR)
 
 get_target_property(_coscope_type coscope TYPE)
 if(_coscope_type STREQUAL "STATIC_LIBRARY")
@@ -43,6 +50,16 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/coscope
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT coscope_development
   FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+
+# ---- gdb toolkit -------------------------------------------------------------
+install(FILES ${PROJECT_SOURCE_DIR}/gdb/coscope.py
+  DESTINATION ${COSCOPE_INSTALL_GDBDIR}
+  COMPONENT coscope_runtime)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/gdb/coscope
+  DESTINATION ${COSCOPE_INSTALL_GDBDIR}
+  COMPONENT coscope_runtime
+  FILES_MATCHING PATTERN "*.py"
+  PATTERN "__pycache__" EXCLUDE)
 
 # ---- CMake package ----------------------------------------------------------
 install(EXPORT coscopeTargets

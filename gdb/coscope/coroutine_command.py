@@ -1,0 +1,132 @@
+"""`coroutine`: select a coroutine, or show one's backtrace or frame."""
+
+import gdb
+
+from . import registry, selection, stacks
+from .inferior import CoscopeError, short_error
+from .tasks import TaskView
+
+
+def find(task_id):
+    pointer = registry.find_task(task_id)
+    if pointer is None:
+        raise gdb.GdbError("No coroutine %d." % task_id)
+    return TaskView(pointer)
+
+
+def running_thread(task):
+    thread = stacks.thread_by_lwp(task.thread_id)
+    if thread is None:
+        raise gdb.GdbError("Coroutine %d runs on LWP %d, which gdb does not know." % (task.id, task.thread_id))
+    return thread
+
+
+def require_stack(task):
+    if task.state == "done":
+        raise gdb.GdbError("Coroutine %d has finished: no stack." % task.id)
+    if not task.suspended:
+        raise gdb.GdbError("Coroutine %d has not run yet: no stack." % task.id)
+
+
+def select_frame(level):
+    frame = gdb.newest_frame()
+    for _ in range(level):
+        frame = frame.older()
+        if frame is None:
+            raise gdb.GdbError("No frame at level %d." % level)
+    frame.select()
+
+
+class CoroutineCommand(gdb.Command):
+    """Select a coroutine, or show its backtrace or one of its frames.
+
+Usage: coroutine                 show the selected coroutine
+       coroutine ID [select]     select coroutine ID: from now on bt, frame, up,
+                                 down, info locals ... show its stack
+       coroutine ID bt [full]    print its backtrace (with locals: full); the
+                                 selection stays as it was
+       coroutine ID frame SPEC   select coroutine ID and its frame SPEC, as
+                                 "frame" takes it: N, function NAME, ...
+       coroutine deselect        back to the thread's own stack
+
+The coroutine's stack is shown above the current thread's frame #0, which
+stays the thread's own (backtraces leave it out): the coroutine's innermost
+frame is #1, the runtime's switch-out point; its own functions come above.
+Nothing in the program is changed, so this works on core files too. The
+selection ends when the program runs again. A running coroutine has no saved
+stack: selecting it switches to the thread that runs it, and bt shows that
+thread's backtrace. IDs are those of "info coroutines"."""
+
+    def __init__(self):
+        super().__init__("coroutine", gdb.COMMAND_STACK)
+
+    def invoke(self, argument, from_tty):
+        try:
+            self._invoke(gdb.string_to_argv(argument), from_tty)
+        except gdb.GdbError:
+            raise
+        except (CoscopeError, gdb.error, gdb.MemoryError) as e:
+            raise gdb.GdbError("coscope: %s" % short_error(e))
+
+    def _invoke(self, argv, from_tty):
+        if not argv:
+            return self._show()
+        if argv[0] == "deselect":
+            selection.deselect()
+            gdb.write("Coroutine deselected; the stack is thread %d's own.\n" % gdb.selected_thread().num)
+            return
+        try:
+            task_id = int(argv[0], 0)
+        except ValueError:
+            raise gdb.GdbError("coroutine: expected an ID or \"deselect\", got %r (see \"help coroutine\")" % argv[0])
+        action, rest = (argv[1], argv[2:]) if len(argv) > 1 else ("select", [])
+        task = find(task_id)
+        if action == "select" and not rest:
+            self._select(task, from_tty)
+        elif action in ("bt", "backtrace"):
+            self._backtrace(task, rest, from_tty)
+        elif action == "frame" and rest:
+            self._frame(task, " ".join(rest), from_tty)
+        else:
+            raise gdb.GdbError("coroutine: unknown action %r (see \"help coroutine\")" % " ".join(argv[1:]))
+
+    def _show(self):
+        chosen = selection.current()
+        if chosen is None:
+            gdb.write("No coroutine selected.\n")
+        else:
+            gdb.write('Coroutine %d "%s" is selected, on thread %d.\n' % (chosen.task_id, chosen.name, gdb.selected_thread().num))
+
+    def _select(self, task, from_tty):
+        if task.running:
+            thread = running_thread(task)
+            selection.deselect()
+            thread.switch()
+            gdb.write('Coroutine %d "%s" is running: switched to thread %d.\n' % (task.id, task.name, thread.num))
+            return
+        require_stack(task)
+        selection.select(task, gdb.selected_thread())
+        select_frame(1)
+        gdb.write('[Coroutine %d "%s" (%s), its innermost frame is #1]\n' % (task.id, task.name, task.wait_text() or task.state))
+        gdb.execute("frame", from_tty)
+
+    def _backtrace(self, task, rest, from_tty):
+        command = " ".join(["backtrace"] + rest)
+        with selection.preserved_view():
+            if task.running:
+                selection.deselect()
+                running_thread(task).switch()
+            else:
+                require_stack(task)
+                selection.select(task, gdb.selected_thread())
+            gdb.execute(command, from_tty)
+
+    def _frame(self, task, frame_spec, from_tty):
+        if task.running:
+            selection.deselect()
+            running_thread(task).switch()
+        else:
+            require_stack(task)
+            selection.select(task, gdb.selected_thread())
+            select_frame(1)
+        gdb.execute("frame " + frame_spec, from_tty)

@@ -1,0 +1,102 @@
+"""The selected coroutine: the one whose stack `bt`, `frame`, `up`, `down`
+and `info locals` show, on the thread that was current when it was chosen.
+
+Nothing of the program is changed: the unwinder (unwinder.py) reads the
+selected task's saved registers and presents its stack as the callers of
+that thread's frame #0. Selecting only drops gdb's frame cache.
+"""
+
+import contextlib
+
+import gdb
+
+
+class Selection:
+    """What the unwinder needs, fixed when chosen."""
+
+    def __init__(self, task_id, name, saved_address, thread_num):
+        self.task_id = task_id
+        self.name = name
+        self.saved_address = saved_address  # address of Task::saved
+        self.thread_num = thread_num  # gdb's global thread number
+
+
+_current = None
+
+
+def current():
+    return _current
+
+
+def _set(selection):
+    global _current
+    _current = selection
+    gdb.invalidate_cached_frames()
+
+
+def select(task_view, thread):
+    """Shows task_view's stack under `thread`'s frame #0 from now on."""
+    _set(Selection(task_view.id, task_view.name, task_view.saved_address, thread.global_num))
+
+
+def deselect():
+    _set(None)
+
+
+def innermost_coroutine_frame():
+    """The selected coroutine's innermost frame (#1: #0 is the thread's own), or None."""
+    try:
+        return gdb.newest_frame().older()
+    except gdb.error:
+        return None
+
+
+def _frame_level(frame):
+    level = 0
+    while frame is not None and frame.newer() is not None:
+        frame = frame.newer()
+        level += 1
+    return level
+
+
+def _frame_at_level(level):
+    frame = gdb.newest_frame()
+    for _ in range(level):
+        older = frame.older()
+        if older is None:
+            break
+        frame = older
+    return frame
+
+
+@contextlib.contextmanager
+def preserved_view():
+    """Restores the thread, the coroutine selection and the selected frame level on exit."""
+    saved_selection = _current
+    thread = gdb.selected_thread()
+    try:
+        level = _frame_level(gdb.selected_frame())
+    except gdb.error:
+        level = None
+    try:
+        yield
+    finally:
+        if thread is not None and thread.is_valid() and gdb.selected_thread() != thread:
+            thread.switch()
+        _set(saved_selection)
+        if level is not None:
+            try:
+                _frame_at_level(level).select()
+            except gdb.error:
+                pass
+
+
+def _forget(event):
+    # The program ran or went away: the saved registers are no longer the stack's.
+    if _current is not None:
+        deselect()
+
+
+def register_events():
+    gdb.events.cont.connect(_forget)
+    gdb.events.exited.connect(_forget)

@@ -1,0 +1,60 @@
+"""The unwinder that shows a suspended coroutine's stack, on core files too.
+
+When a coroutine is selected (selection.py), this unwinder claims frame #0
+of the selected thread and gives, as its caller's registers, the ones the
+runtime saved when the task switched out (Task::saved: pc, sp, rbp, rbx,
+r12-r15, see runtime/src/task.h). gdb then unwinds the coroutine's stack
+from there with the program's own debug info: frame #1 is the runtime's
+switch-out point, above it are the task's frames. No register of the
+program is written, which is why this works on a core file.
+"""
+
+import gdb
+import gdb.unwinder
+
+from . import selection
+from .inferior import CoscopeError, read_words
+
+# Task::saved field -> x86-64 register, in SavedRegisters order.
+SAVED_TO_REGISTER = (("pc", "rip"), ("sp", "rsp"), ("fp", "rbp"), ("rbx", "rbx"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"), ("r15", "r15"))
+
+
+class FrameId:
+    """gdb 13 takes any object with `sp` and `pc` (gdb.Value) as a frame id."""
+
+    def __init__(self, sp, pc):
+        self.sp = sp
+        self.pc = pc
+
+
+class CoroutineUnwinder(gdb.unwinder.Unwinder):
+    def __init__(self):
+        super().__init__("coscope-coroutine")
+
+    def __call__(self, pending_frame):
+        chosen = selection.current()
+        if chosen is None or pending_frame.level() != 0:
+            return None
+        thread = gdb.selected_thread()
+        if thread is None or thread.global_num != chosen.thread_num:
+            return None
+        try:
+            words = read_words(chosen.saved_address, len(SAVED_TO_REGISTER))
+        except CoscopeError:
+            return None
+        saved = dict(zip((name for name, _ in SAVED_TO_REGISTER), words))
+        if saved["pc"] == 0:  # it runs now: nothing saved
+            return None
+        pc = pending_frame.read_register("rip")
+        # The id of the thread's frame #0 uses the coroutine's saved sp, so that
+        # the coroutine's frames above it (on a stack elsewhere in memory) are
+        # never taken by gdb for frames "inner" to it (a corrupt-stack stop).
+        info = pending_frame.create_unwind_info(FrameId(gdb.Value(saved["sp"]), pc))
+        for field, register in SAVED_TO_REGISTER:
+            register_type = pending_frame.read_register(register).type
+            info.add_saved_register(register, gdb.Value(saved[field]).cast(register_type))
+        return info
+
+
+def register():
+    gdb.unwinder.register_unwinder(None, CoroutineUnwinder(), replace=True)
