@@ -28,6 +28,7 @@
 //
 // Not hooked: sigset() and raw rt_sigaction system calls. Handlers installed
 // that way run as usual but do not interrupt tasks' waits.
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -40,9 +41,30 @@
 #include "hook_support.h"
 #include "io/signal_interrupt.h"
 
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*) __attribute__((weak));
+
 namespace {
 
 using co::hooks::ensure_init;
+
+// A sanitizer's runtime installs its own signal handlers while it starts,
+// through this hook, before the originals table is filled and before any
+// instrumented code may run. So this file is built without ThreadSanitizer
+// instrumentation (runtime/CMakeLists.txt), and until the table is filled
+// sigaction goes straight to libc's, found here without calling anything of
+// ours.
+int early_sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
+  static sigaction_t libc_sigaction = nullptr;
+  if (libc_sigaction == nullptr) {
+    libc_sigaction = reinterpret_cast<sigaction_t>(dlsym(RTLD_NEXT, "sigaction"));
+    if (libc_sigaction == nullptr) libc_sigaction = __sigaction;  // a static program
+  }
+  if (libc_sigaction == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return libc_sigaction(signo, act, old);
+}
 using SiginfoHandler = void (*)(int, siginfo_t*, void*);
 using PlainHandler = void (*)(int);
 
@@ -202,6 +224,9 @@ static_assert(NSIG - 1 <= 64, "g_signal_interrupts has one bit per signal");
 extern "C" {
 
 int sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
+  // Before coscope's start-up (a constructor of priority 101) the handler
+  // is installed unwrapped: it runs, but interrupts no task.
+  if (sigaction_f == nullptr) return early_sigaction(signo, act, old);
   ensure_init();
   if (signo < 1 || signo >= NSIG) return sigaction_f(signo, act, old);  // the kernel's EINVAL
   InstallGuard guard;
