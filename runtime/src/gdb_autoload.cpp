@@ -40,3 +40,7 @@ __asm__(
     ".byte 0\n"
     ".popsection\n");
 // clang-format on
+
+// Referenced from spawn.cpp, so a program linked with the static archive
+// keeps this object, and with it the section entry.
+extern "C" __attribute__((visibility("hidden"))) const char coscope_gdb_autoload = 0;

@@ -38,6 +38,9 @@ namespace detail {
 namespace {
 // Starting a task is what needs the hooks: keep them all (hook_families.h).
 COSCOPE_KEEP_HOOK_FAMILIES();
+// And the gdb toolkit's auto-load entry (gdb_autoload.cpp).
+extern "C" const char coscope_gdb_autoload;
+__attribute__((used)) const void* const coscope_keep_gdb_autoload = &coscope_gdb_autoload;
 }  // namespace
 
 Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
