@@ -100,8 +100,12 @@ int io_poll(pollfd* fds, nfds_t nfds, int timeout_ms, bool nonblocking_check) {
   return io_poll_until(fds, nfds, deadline, nonblocking_check);
 }
 
-int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
-                  bool restartable) {
+namespace {
+
+// io_poll_until, parking with `reason` and `reason_arg` (what a debugger
+// shows: "poll" and the fd count, or "fd readable" / "fd writable" and the fd).
+int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
+              bool restartable, WaitReason reason, std::int64_t reason_arg) {
   if (current_task() == nullptr) return kernel_poll(fds, nfds, remaining_ms(deadline_ns));
   const SignalMark signals = signal_mark();
 
@@ -177,8 +181,8 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
       }
       arm_timer(sentry.ticket, deadline_ns);
     }
-    bool woken = park(TaskState::io_block, WaitReason::poll, &sentry,
-                      static_cast<std::int64_t>(nfds), nullptr, /*unwindable=*/false);
+    bool woken = park(TaskState::io_block, reason, &sentry, reason_arg, nullptr,
+                      /*unwindable=*/false);
     unlink_all(sentry);
     if (unwinding()) {
       errno = EINTR;
@@ -196,9 +200,19 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
   }
 }
 
+}  // namespace
+
+int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
+                  bool restartable) {
+  return poll_wait(fds, nfds, deadline_ns, nonblocking_check, restartable, WaitReason::poll,
+                   static_cast<std::int64_t>(nfds));
+}
+
 int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable) {
   pollfd pfd{fd, events, 0};
-  int n = io_poll_until(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable);
+  const WaitReason reason = (events & POLLOUT) ? WaitReason::fd_writable : WaitReason::fd_readable;
+  int n =
+      poll_wait(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable, reason, fd);
   if (n > 0 && (pfd.revents & POLLNVAL)) {
     errno = EBADF;
     return -1;
