@@ -17,18 +17,24 @@ _RUNTIME_NAMES = re.compile(r"^(co::detail::|(jump|make|ontop)_fcontext$)")
 # where a task "is" either, when a frame of the program's own lies above.
 _STANDARD_LIBRARY_NAMES = re.compile(r"^(std::|__gnu_cxx::)")
 _STANDARD_LIBRARY_SOURCE = re.compile(r"/include/c\+\+/")
+# A sanitizer's interceptor sits between the program and a hooked call
+# (read -> __interceptor_read -> our read): part of the call, not a place.
+_SANITIZER_NAMES = re.compile(r"^(__interceptor_|__asan_|__tsan_|__ubsan_|__sanitizer)")
+_SANITIZER_LIBRARIES = ("libasan.", "libtsan.", "libubsan.")
 
 
 def is_runtime_frame(frame):
+    """The runtime's own frames, and a sanitizer's interceptors in front of them."""
     try:
         name = frame.name() or ""
-        if _RUNTIME_NAMES.match(name):
+        if _RUNTIME_NAMES.match(name) or _SANITIZER_NAMES.match(name):
             return True
         symtab = frame.find_sal().symtab
         if symtab is not None and _RUNTIME_SOURCE.search(symtab.filename):
             return True
         if symtab is not None and symtab.objfile is not None:
-            return os.path.basename(symtab.objfile.filename).startswith("libcoscope.")
+            library = os.path.basename(symtab.objfile.filename)
+            return library.startswith("libcoscope.") or library.startswith(_SANITIZER_LIBRARIES)
         return False
     except gdb.error:
         return False
