@@ -22,6 +22,8 @@ class Selection:
 
 
 _current = None
+# The user's `backtrace past-main` while a coroutine is selected (else None).
+_saved_past_main = None
 
 
 def current():
@@ -29,7 +31,18 @@ def current():
 
 
 def _set(selection):
-    global _current
+    global _current, _saved_past_main
+    # gdb does not unwind past main(): with the thread stopped in main, the
+    # coroutine's frames (the "callers" of frame #0) would be cut off. While a
+    # coroutine is selected, unwinding past main is on; the user's setting
+    # comes back on deselect.
+    if selection is not None and _current is None:
+        _saved_past_main = gdb.parameter("backtrace past-main")
+        gdb.execute("set backtrace past-main on", to_string=True)
+    elif selection is None and _current is not None and _saved_past_main is not None:
+        gdb.execute("set backtrace past-main %s" % ("on" if _saved_past_main else "off"),
+                    to_string=True)
+        _saved_past_main = None
     _current = selection
     gdb.invalidate_cached_frames()
 
