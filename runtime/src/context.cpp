@@ -20,9 +20,6 @@
 #endif
 #if defined(COSCOPE_WITH_TSAN)
 #include <sanitizer/tsan_interface.h>
-
-#include <mutex>
-#include <vector>
 #endif
 
 namespace co {
@@ -37,39 +34,6 @@ namespace bctx = boost::context::detail;
 // switching back to its processer lands.
 thread_local const void* t_thread_stack_bottom = nullptr;
 thread_local std::size_t t_thread_stack_size = 0;
-#endif
-
-#if defined(COSCOPE_WITH_TSAN)
-// ThreadSanitizer fibers are costly to make (a fresh thread state, cleared
-// page by page: milliseconds each), so finished tasks' fibers are reused.
-// A reused fiber carries its earlier task's history, which can only hide a
-// race between two tasks that never ran at the same time.
-std::mutex g_tsan_fiber_mutex;
-std::vector<void*>* g_tsan_fibers = new std::vector<void*>();  // never freed: used at exit
-constexpr std::size_t kPooledTsanFibers = 1024;
-
-void* take_tsan_fiber() {
-  {
-    std::lock_guard<std::mutex> lock(g_tsan_fiber_mutex);
-    if (!g_tsan_fibers->empty()) {
-      void* fiber = g_tsan_fibers->back();
-      g_tsan_fibers->pop_back();
-      return fiber;
-    }
-  }
-  return __tsan_create_fiber(0);
-}
-
-void give_tsan_fiber(void* fiber) {
-  {
-    std::lock_guard<std::mutex> lock(g_tsan_fiber_mutex);
-    if (g_tsan_fibers->size() < kPooledTsanFibers) {
-      g_tsan_fibers->push_back(fiber);
-      return;
-    }
-  }
-  __tsan_destroy_fiber(fiber);
-}
 #endif
 
 inline void before_switch_to_task([[maybe_unused]] Task* task, [[maybe_unused]] void** fake) {
@@ -152,7 +116,7 @@ void context_start(Task* task) noexcept {
   char* top = static_cast<char*>(task->stack.base) + task->stack.size;
   task->context = bctx::make_fcontext(top, task->stack.size, &task_trampoline);
 #if defined(COSCOPE_WITH_TSAN)
-  task->tsan_fiber = take_tsan_fiber();
+  task->tsan_fiber = __tsan_create_fiber(0);
 #endif
 }
 
@@ -176,7 +140,7 @@ void context_bind_thread([[maybe_unused]] Processer* processer) noexcept {
 
 void context_destroy([[maybe_unused]] Task* task) noexcept {
 #if defined(COSCOPE_WITH_TSAN)
-  if (task->tsan_fiber != nullptr) give_tsan_fiber(task->tsan_fiber);
+  if (task->tsan_fiber != nullptr) __tsan_destroy_fiber(task->tsan_fiber);
   task->tsan_fiber = nullptr;
 #endif
 }
