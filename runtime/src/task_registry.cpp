@@ -21,7 +21,8 @@ void TaskRegistry::Add(Task* task) noexcept {
   task->registry_next = shard.head;
   if (shard.head != nullptr) shard.head->registry_prev = task;
   shard.head = task;
-  ++shard.count;
+  // Atomic (under the lock) because Count() reads it without the lock.
+  __atomic_store_n(&shard.count, shard.count + 1, __ATOMIC_RELAXED);
   shard.lock.unlock();
 }
 
@@ -35,7 +36,7 @@ void TaskRegistry::Remove(Task* task) noexcept {
   }
   if (task->registry_next != nullptr) task->registry_next->registry_prev = task->registry_prev;
   task->registry_prev = task->registry_next = nullptr;
-  --shard.count;
+  __atomic_store_n(&shard.count, shard.count - 1, __ATOMIC_RELAXED);
   shard.lock.unlock();
 }
 
