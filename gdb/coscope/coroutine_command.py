@@ -37,6 +37,18 @@ def select_frame(level):
     frame.select()
 
 
+
+def show_stack_of(task):
+    """Makes gdb's stack commands show `task`: its thread if it runs (returns
+    True), else its saved stack through the unwinder (returns False)."""
+    if task.running:
+        selection.deselect()
+        running_thread(task).switch()
+        return True
+    require_stack(task)
+    selection.select(task, gdb.selected_thread())
+    return False
+
 class CoroutineCommand(gdb.Command):
     """Select a coroutine, or show its backtrace or one of its frames.
 
@@ -113,20 +125,10 @@ thread's backtrace. IDs are those of "info coroutines"."""
     def _backtrace(self, task, rest, from_tty):
         command = " ".join(["backtrace"] + rest)
         with selection.preserved_view():
-            if task.running:
-                selection.deselect()
-                running_thread(task).switch()
-            else:
-                require_stack(task)
-                selection.select(task, gdb.selected_thread())
+            show_stack_of(task)
             gdb.execute(command, from_tty)
 
     def _frame(self, task, frame_spec, from_tty):
-        if task.running:
-            selection.deselect()
-            running_thread(task).switch()
-        else:
-            require_stack(task)
-            selection.select(task, gdb.selected_thread())
+        if not show_stack_of(task):
             select_frame(1)
         gdb.execute("frame " + frame_spec, from_tty)
