@@ -21,17 +21,24 @@ COSCOPE_TOOLKIT = True
 _registered = False
 
 
+# The modules that install something into gdb, each through its register().
+REGISTERED_MODULES = (
+    "printers",
+    "unwinder",
+    "frame_filter",
+    "selection",
+    "info_coroutines",
+    "coroutine_command",
+)
+
+
 def register():
     """Installs printers, unwinder, frame filter and commands (once)."""
     global _registered
     if _registered:
         return
-    from . import coroutine_command, frame_filter, info_coroutines, printers, selection, unwinder
+    import importlib
 
-    printers.register()
-    unwinder.register()
-    frame_filter.register()
-    selection.register_events()
-    info_coroutines.InfoCoroutines()
-    coroutine_command.CoroutineCommand()
+    for name in REGISTERED_MODULES:
+        importlib.import_module("." + name, __name__).register()
     _registered = True

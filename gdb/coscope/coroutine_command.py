@@ -132,3 +132,7 @@ thread's backtrace. IDs are those of "info coroutines"."""
         if not show_stack_of(task):
             select_frame(1)
         gdb.execute("frame " + frame_spec, from_tty)
+
+
+def register():
+    CoroutineCommand()

@@ -90,3 +90,7 @@ The selected coroutine (see "coroutine") is marked with "*"."""
             gdb.write("\n".join(format_table(rows)) + "\n")
         for problem in problems:
             gdb.write("<coscope: %s>\n" % problem)
+
+
+def register():
+    InfoCoroutines()

@@ -110,6 +110,6 @@ def _forget(event):
         deselect()
 
 
-def register_events():
+def register():
     gdb.events.cont.connect(_forget)
     gdb.events.exited.connect(_forget)

@@ -6,6 +6,8 @@
 //   (unnamed)       co_sleep() in nap_with_co_sleep(), spawned with `go`
 //   reader-1, -2    read() on a pipe nobody writes, in read_from_pipe()
 //   channel-waiter  recv on an empty unbuffered channel, in wait_on_channel()
+//   poller          poll() for POLLIN on the read ends of two more pipes,
+//                   with a timeout of an hour, in poll_two_pipes()
 //   spinner         running on a worker thread, in spin_until_released()
 //
 // The named functions are noinline and do work after their call, so they
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include <poll.h>
 #include <unistd.h>
 
 namespace {
@@ -59,6 +62,12 @@ __attribute__((noinline)) void wait_on_channel() {
   channel_marker = channel_marker + value;
 }
 
+__attribute__((noinline)) void poll_two_pipes(int first_fd, int second_fd) {
+  pollfd fds[2] = {{first_fd, POLLIN, 0}, {second_fd, POLLIN, 0}};
+  volatile int poll_result = ::poll(fds, 2, 3'600'000);
+  __asm__ volatile("" : : "r"(poll_result) : "memory");
+}
+
 __attribute__((noinline)) void spin_until_released() {
   volatile unsigned long spins = 0;
   g_spinner_running.store(true);
@@ -91,7 +100,7 @@ bool wait_until(bool (*done)(), const char* what) {
 }
 
 bool all_parked() {
-  return count_tasks(co::TaskState::sleep) == 4 && count_tasks(co::TaskState::io_block) == 2 &&
+  return count_tasks(co::TaskState::sleep) == 4 && count_tasks(co::TaskState::io_block) == 3 &&
          count_tasks(co::TaskState::sys_block) == 1;
 }
 
@@ -118,15 +127,19 @@ int main() {
     nap_with_co_sleep();
   };
 
-  int pipes[2][2];
-  for (int i = 0; i < 2; ++i) {
+  int pipes[4][2];
+  for (int i = 0; i < 4; ++i) {
     if (::pipe(pipes[i]) != 0) return 1;
+  }
+  for (int i = 0; i < 2; ++i) {
     char name[16];
     std::snprintf(name, sizeof name, "reader-%d", i + 1);
     int fd = pipes[i][0];
     co::spawn([fd] { read_from_pipe(fd); }, {.name = name});
   }
   co::spawn([] { wait_on_channel(); }, {.name = "channel-waiter"});
+  int first = pipes[2][0], second = pipes[3][0];
+  co::spawn([first, second] { poll_two_pipes(first, second); }, {.name = "poller"});
 
   if (!wait_until(all_parked, "every task is parked")) return 1;
   // Last, so that no parked task is queued behind it on its processer.
