@@ -20,6 +20,8 @@ PACKAGES=(
   libboost-context-dev
   libspdlog-dev
   libfmt-dev
+  # <sys/sdt.h>: the runtime's probe points for the gdb toolkit (header only)
+  systemtap-sdt-dev
   # tests and benchmarks
   libgtest-dev
   libgmock-dev
