@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "reactor.h"
+#include "scheduler_registry.h"
 #include "stack_pool.h"
 #include "task_registry.h"
 #include "trace_log.h"
@@ -47,11 +48,14 @@ bool inside_task_of(const SchedulerCore* core) noexcept {
 SchedulerCore::SchedulerCore(Scheduler* owner, const SchedulerOptions& options)
     : owner(owner),
       policy(make_policy(options.policy)),
-      idle_waiter(std::make_unique<IdleWaiter>()) {}
+      idle_waiter(std::make_unique<IdleWaiter>()) {
+  scheduler_registry().Add(this);
+}
 
 SchedulerCore::~SchedulerCore() {
   Stop();
   if (live_tasks.load() > 0) UnwindAllTasks();
+  scheduler_registry().Remove(this);
 }
 
 // ---- task life --------------------------------------------------------------
@@ -150,6 +154,7 @@ std::size_t SchedulerCore::FireTimers(std::int64_t now) {
   // Claim under the lock: a task woken otherwise must pass DisarmTimer (which
   // takes this lock) before it can finish, so no popped task is freed here.
   timer_lock.lock();
+  last_timer_pass_ns = now;
   while (Task* tk = timers.PopDue(now)) {
     tk->timer.due_ns = 0;
     if (wake_by_timer(WaitTicket{tk, tk->timer.epoch})) ++fired;
@@ -235,6 +240,8 @@ void SchedulerCore::InstallProcessers(std::size_t n) {
     processers_.push_back(std::make_unique<Processer>(this, i));
     processer_list_.push_back(processers_.back().get());
   }
+  processer_table = processer_list_.data();
+  processer_count = processer_list_.size();
   // Tasks that became ready while stopped: deal them out.
   while (Task* t = pending_.PopFront()) {
     policy->Enqueue(t, ReadyReason::spawned, nullptr, processer_list_, false);
@@ -249,6 +256,8 @@ void SchedulerCore::RemoveProcessers() {
     pending_.Append(p->local);
     p->DrainInbox(pending_);
   }
+  processer_count = 0;
+  processer_table = nullptr;
   processer_list_.clear();
   processers_.clear();
 }

@@ -84,6 +84,17 @@ class SchedulerCore {
   SpinLock timer_lock;                              ///< guards timers
   TimerQueue timers;                                ///< sleeping / timed-waiting tasks
   std::atomic<std::size_t> timer_count{0};          ///< timers.size(), readable without the lock
+  /// now_ns() at the last timer pass (guarded by timer_lock): a time the
+  /// process has certainly reached, which a debugger reading a core file
+  /// (where the clock cannot be read) counts due times from.
+  std::int64_t last_timer_pass_ns = 0;
+  std::uint64_t id = 0;  ///< 1, 2, ... in creation order (see scheduler_registry.h)
+  SchedulerCore* registry_prev = nullptr;  ///< links in coscope_scheduler_registry
+  SchedulerCore* registry_next = nullptr;
+  /// The processers as a plain array (processers()), for debuggers; written
+  /// under state_mutex_ when processers are installed or removed.
+  Processer* const* processer_table = nullptr;
+  std::size_t processer_count = 0;  ///< entries in processer_table; 0 while stopped
 
   static constexpr std::uint64_t kPollInterval = 64;
 

@@ -8,28 +8,22 @@
 #include "io_sentry.h"
 #include "reactor.h"
 
+co::detail::FdTable coscope_fd_table{1, co::detail::kFdChunkSize, co::detail::kFdChunks, {}};
+
 namespace co {
 namespace detail {
 namespace {
-
-// Two levels: kChunks chunks of kChunkSize slots, allocated on first use and
-// never freed (the reactor's epoll data points at slots).
-constexpr int kChunkBits = 10;
-constexpr int kChunkSize = 1 << kChunkBits;
-constexpr int kChunks = kMaxTrackedFd / kChunkSize;
-
-std::atomic<FdCtx*> g_chunks[kChunks];
 
 // Identities of open file descriptions (FdCtx::file_id); 0 is "none".
 std::atomic<std::uint64_t> g_next_file_id{1};
 
 FdCtx* slot(int fd, bool create) noexcept {
   if (fd < 0 || fd >= kMaxTrackedFd) return nullptr;
-  std::atomic<FdCtx*>& chunk_ref = g_chunks[fd >> kChunkBits];
+  std::atomic<FdCtx*>& chunk_ref = coscope_fd_table.chunks[fd >> kFdChunkBits];
   FdCtx* chunk = chunk_ref.load(std::memory_order_acquire);
   if (chunk == nullptr) {
     if (!create) return nullptr;
-    FdCtx* fresh = new (std::nothrow) FdCtx[kChunkSize];
+    FdCtx* fresh = new (std::nothrow) FdCtx[kFdChunkSize];
     if (fresh == nullptr) return nullptr;
     if (!chunk_ref.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
       delete[] fresh;  // another thread won; `chunk` holds its array
@@ -37,7 +31,7 @@ FdCtx* slot(int fd, bool create) noexcept {
       chunk = fresh;
     }
   }
-  return &chunk[fd & (kChunkSize - 1)];
+  return &chunk[fd & (kFdChunkSize - 1)];
 }
 
 }  // namespace
@@ -180,10 +174,10 @@ void update_file(FdCtx* ctx, Update update) noexcept {
   const std::uint64_t file_id = ctx->file_id;
   ctx->lock.unlock();
   if (!shared) return;
-  for (std::atomic<FdCtx*>& chunk_ref : g_chunks) {
+  for (std::atomic<FdCtx*>& chunk_ref : coscope_fd_table.chunks) {
     FdCtx* chunk = chunk_ref.load(std::memory_order_acquire);
     if (chunk == nullptr) continue;
-    for (int i = 0; i < kChunkSize; ++i) {
+    for (int i = 0; i < kFdChunkSize; ++i) {
       FdCtx* other = &chunk[i];
       if (other == ctx || __atomic_load_n(&other->fd, __ATOMIC_ACQUIRE) < 0) continue;
       other->lock.lock();

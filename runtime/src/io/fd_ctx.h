@@ -9,6 +9,9 @@
 //
 // Life: created when a hooked call creates the fd (socket, accept, pipe,
 // dup, ...) or first waits on it; reset by close(), which wakes every waiter.
+//
+// A debugger finds the table through `coscope_fd_table` (C linkage, below):
+// it reads memory only, so the layout is plain and versioned.
 #pragma once
 
 #include <atomic>
@@ -57,6 +60,24 @@ struct FdCtx {
   void Unlink(IoWaiter* w) noexcept;
 };
 
+/// Largest fd the table can describe (1 << 20); beyond it hooks pass through.
+constexpr int kMaxTrackedFd = 1 << 20;
+/// The table's two levels: fd N is slot N % kFdChunkSize of chunk N / kFdChunkSize.
+constexpr int kFdChunkBits = 10;
+constexpr int kFdChunkSize = 1 << kFdChunkBits;
+constexpr int kFdChunks = kMaxTrackedFd / kFdChunkSize;
+
+/// The fd table. A chunk is an array of kFdChunkSize contexts, allocated on
+/// the first use of one of its fds and never freed (the reactor's epoll data
+/// points at slots); a null chunk has no fd in use. A slot is in use while
+/// its `fd` is >= 0.
+struct FdTable {
+  std::uint32_t version;                  ///< layout version for debuggers (bumped on change)
+  std::uint32_t chunk_size;               ///< kFdChunkSize, for debuggers
+  std::uint32_t chunk_count;              ///< kFdChunks, for debuggers
+  std::atomic<FdCtx*> chunks[kFdChunks];  ///< a plain pointer in memory; null: not allocated
+};
+
 /// The context of `fd`, or nullptr if none was created (or fd is out of range).
 FdCtx* fd_ctx_find(int fd) noexcept;
 /// The context of `fd`, created (slot reset) if the fd is not known yet.
@@ -81,8 +102,8 @@ void fd_ctx_set_user_nonblocking(FdCtx* ctx, bool on) noexcept;
 /// on ctx and on every fd that shares it (so all of them hide it).
 void fd_ctx_set_sys_nonblocking(FdCtx* ctx) noexcept;
 
-/// Largest fd the table can describe (1 << 20); beyond it hooks pass through.
-constexpr int kMaxTrackedFd = 1 << 20;
-
 }  // namespace detail
 }  // namespace co
+
+/// The fd table, under a C name a debugger can find without knowing C++ mangling.
+extern "C" co::detail::FdTable coscope_fd_table;
