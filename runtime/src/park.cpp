@@ -17,6 +17,7 @@
 
 #include <time.h>
 
+#include "probes.h"
 #include "processer.h"
 #include "scheduler_core.h"
 #include "task.h"
@@ -43,7 +44,9 @@ bool claim(WaitTicket ticket, std::uint64_t by) noexcept {
                                             std::memory_order_acquire)) {
       if (phase == kParked) {
         // Off CPU and now ours: make it runnable.
+        const TaskState parked_state = tk->state;
         tk->state = TaskState::runnable;
+        COSCOPE_PROBE_TASK_STATE(tk, parked_state, TaskState::runnable);
         tk->scheduler->MakeReady(tk, ReadyReason::woken);
       }
       return true;
@@ -108,6 +111,7 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
   tk->wait_object = object;
   tk->wait_arg = arg;
   tk->unlock_after_switch = unlock;
+  COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, state);
 
   Processer::SwapOut(tk);  // ---- parked; resumed after a wake or the timer ----
 

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "probes.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
@@ -118,6 +119,7 @@ void Processer::SwapIn(Task* tk) {
   ++switch_count;
   ++tk->switch_count;
   if (trace_on()) trace_swap_in(tk);
+  COSCOPE_PROBE_TASK_STATE(tk, TaskState::runnable, probe_moment::running);
 
   // ---- the task runs until it (or a task it handed off to) comes back ----
   tk = context_resume(tk);
@@ -133,6 +135,7 @@ void Processer::SwapIn(Task* tk) {
       core->MakeReady(tk, ReadyReason::yielded);
       return;
     default: {
+      const TaskState parked_state = tk->state;
       SpinLock* unlock = tk->unlock_after_switch;
       tk->unlock_after_switch = nullptr;
       // Publish "off CPU" before a waker can find the task through `unlock`.
@@ -143,6 +146,7 @@ void Processer::SwapIn(Task* tk) {
       if (!parked) {
         // Woken before it was off its stack: the waker left the requeue to us.
         tk->state = TaskState::runnable;
+        COSCOPE_PROBE_TASK_STATE(tk, parked_state, TaskState::runnable);
         core->MakeReady(tk, ReadyReason::woken);
       }
       return;
@@ -159,6 +163,7 @@ void Processer::Yield(Task* tk) {
   // anyway and have nothing else to do between the two tasks: nobody idle to
   // share work with, no stop pending, not a round where Run polls timers and
   // I/O or the policy looks at the inbox, and a head that has a stack already.
+  COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::runnable);
   Task* next = local.head;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
@@ -176,6 +181,7 @@ void Processer::Yield(Task* tk) {
   ++switch_count;
   ++next->switch_count;
   if (trace_on()) trace_swap_in(next);
+  COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);
   context_handoff(tk, next);
 }
 

@@ -10,6 +10,7 @@
 #include "context.h"
 #include "coscope/spawn.h"
 #include "hook_families.h"
+#include "probes.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
@@ -81,6 +82,7 @@ TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& option
   TaskId id = task->id;
   task_registry().Add(task);
   if (trace_on()) trace_created(task);
+  COSCOPE_PROBE_TASK_STATE(task, probe_moment::created, TaskState::runnable);
   core->Submit(task);  // from here on the task may already run (and end)
   return id;
 }
@@ -107,6 +109,7 @@ void task_main(Task* tk) noexcept {
   }
   tk->closure_ops->destroy(tk->closure);
   tk->state = TaskState::done;
+  COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::done);
   context_finish(tk);
 }
 
