@@ -12,6 +12,7 @@
 
 #include "blocking_pool.h"
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 
 namespace {
@@ -53,48 +54,63 @@ std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
 extern "C" {
 
 struct hostent* gethostbyname(const char* name) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname);
   ensure_init();
-  if (!in_coroutine()) return gethostbyname_f(name);
-  return on_blocking_pool([&] { return gethostbyname_f(name); });
+  auto call = [&] { return gethostbyname_f(name); };
+  struct hostent* const h = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname, h);
+  return h;
 }
 
 int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t buflen,
                     struct hostent** result, int* h_errnop) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname_r);
   ensure_init();
-  if (!in_coroutine()) return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop);
-  return on_blocking_pool(
-      [&] { return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop); });
+  auto call = [&] { return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop); };
+  const int r = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname_r, r);
+  return r;
 }
 
 int gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf, size_t buflen,
                      struct hostent** result, int* h_errnop) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname2_r);
   ensure_init();
-  if (!in_coroutine()) return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop);
-  return on_blocking_pool(
-      [&] { return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop); });
+  auto call = [&] { return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop); };
+  const int r = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname2_r, r);
+  return r;
 }
 
 struct hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyaddr);
   ensure_init();
-  if (!in_coroutine()) return gethostbyaddr_f(addr, len, type);
-  return on_blocking_pool([&] { return gethostbyaddr_f(addr, len, type); });
+  auto call = [&] { return gethostbyaddr_f(addr, len, type); };
+  struct hostent* const h = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyaddr, h);
+  return h;
 }
 
 int gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
                     size_t buflen, struct hostent** result, int* h_errnop) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyaddr_r);
   ensure_init();
-  if (!in_coroutine()) {
+  auto call = [&] {
     return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result, h_errnop);
-  }
-  return on_blocking_pool(
-      [&] { return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result, h_errnop); });
+  };
+  const int r = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyaddr_r, r);
+  return r;
 }
 
 int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
                 struct addrinfo** res) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(getaddrinfo);
   ensure_init();
-  if (!in_coroutine()) return getaddrinfo_f(node, service, hints, res);
-  return on_blocking_pool([&] { return getaddrinfo_f(node, service, hints, res); });
+  auto call = [&] { return getaddrinfo_f(node, service, hints, res); };
+  const int r = in_coroutine() ? on_blocking_pool(call) : call();
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(getaddrinfo, r);
+  return r;
 }
 
 }  // extern "C"

@@ -14,6 +14,7 @@
 #include <cstdarg>
 
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 
 namespace {
@@ -45,6 +46,37 @@ int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
                                (flags & SOCK_NONBLOCK) != 0);
   }
   return conn;
+}
+
+// The notes' walk through libgo's connect, step by step:
+//   not a managed blocking socket     -> the original, as is;
+//   connect_f on the non-blocking fd  -> done at once (success or failure),
+//                                        or EINPROGRESS;
+//   EINPROGRESS                       -> wait for POLLOUT (the task parks in
+//                                        io_poll; SO_SNDTIMEO bounds it, as
+//                                        in the kernel: EINPROGRESS on expiry);
+//   writable                          -> SO_ERROR says how it ended.
+int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
+  ensure_init();
+  FdCtx* ctx = nullptr;
+  co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
+  if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);
+  int r = connect_f(fd, addr, len);
+  if (r == 0 || errno != EINPROGRESS) return r;
+  int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
+  if (ready < 0) return -1;
+  if (ready == 0) {
+    errno = EINPROGRESS;
+    return -1;
+  }
+  int err = 0;
+  socklen_t err_len = sizeof err;
+  if (getsockopt_f(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return -1;
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -92,49 +124,34 @@ int pipe(int fds[2]) {
 }
 
 int accept(int fd, struct sockaddr* addr, socklen_t* len) {
+  COSCOPE_HOOK_ENTER(accept, fd);
   ensure_init();
-  return accept_common(fd, addr, len, 0);
+  const int conn = accept_common(fd, addr, len, 0);
+  COSCOPE_HOOK_EXIT(accept, fd, conn);
+  return conn;
 }
 
 int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  COSCOPE_HOOK_ENTER(accept4, fd);
   ensure_init();
-  return accept_common(fd, addr, len, flags);
+  const int conn = accept_common(fd, addr, len, flags);
+  COSCOPE_HOOK_EXIT(accept4, fd, conn);
+  return conn;
 }
 
-// The notes' walk through libgo's connect, step by step:
-//   not a managed blocking socket     -> the original, as is;
-//   connect_f on the non-blocking fd  -> done at once (success or failure),
-//                                        or EINPROGRESS;
-//   EINPROGRESS                       -> wait for POLLOUT (the task parks in
-//                                        io_poll; SO_SNDTIMEO bounds it, as
-//                                        in the kernel: EINPROGRESS on expiry);
-//   writable                          -> SO_ERROR says how it ended.
 int connect(int fd, const struct sockaddr* addr, socklen_t len) {
-  ensure_init();
-  FdCtx* ctx = nullptr;
-  co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
-  if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);
-  int r = connect_f(fd, addr, len);
-  if (r == 0 || errno != EINPROGRESS) return r;
-  int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
-  if (ready < 0) return -1;
-  if (ready == 0) {
-    errno = EINPROGRESS;
-    return -1;
-  }
-  int err = 0;
-  socklen_t err_len = sizeof err;
-  if (getsockopt_f(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return -1;
-  if (err != 0) {
-    errno = err;
-    return -1;
-  }
-  return 0;
+  COSCOPE_HOOK_ENTER(connect, fd);
+  const int r = connect_body(fd, addr, len);
+  COSCOPE_HOOK_EXIT(connect, fd, r);
+  return r;
 }
 
 int close(int fd) {
+  COSCOPE_HOOK_ENTER(close, fd);
   ensure_init();
-  return co::detail::fd_ctx_close(fd, close_f);
+  const int r = co::detail::fd_ctx_close(fd, close_f);
+  COSCOPE_HOOK_EXIT(close, fd, r);
+  return r;
 }
 
 int dup(int oldfd) {

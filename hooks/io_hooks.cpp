@@ -3,7 +3,8 @@
 // (hook_support.h) around the original; POSIX semantics come from the kernel.
 // Two per-call flags change the waiting: MSG_DONTWAIT (the caller wants
 // EAGAIN at once, so the call goes straight to the kernel) and MSG_WAITALL
-// (the caller wants the whole request, see hooked_read_all).
+// (the caller wants the whole request, see hooked_read_all). Each hook fires
+// its entry and exit probes (hook_probes.h).
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 
 namespace {
@@ -43,19 +45,10 @@ std::vector<struct iovec> iov_after(const struct iovec* iov, int count, std::siz
   return rest;
 }
 
-}  // namespace
+// The logic of the hooks with several ways out; each exported hook below
+// wraps its logic in its entry and exit probes (hook_probes.h).
 
-extern "C" {
-
-ssize_t read(int fd, void* buf, size_t count) {
-  return hooked_read(fd, [&] { return read_f(fd, buf, count); });
-}
-
-ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
-  return hooked_read(fd, [&] { return readv_f(fd, iov, iovcnt); });
-}
-
-ssize_t recv(int fd, void* buf, size_t len, int flags) {
+ssize_t recv_body(int fd, void* buf, size_t len, int flags) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return recv_f(fd, buf, len, flags);
   if (flags & MSG_WAITALL && !(flags & MSG_PEEK)) {
@@ -66,8 +59,8 @@ ssize_t recv(int fd, void* buf, size_t len, int flags) {
   return hooked_read(fd, [&] { return recv_f(fd, buf, len, flags); });
 }
 
-ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
-                 socklen_t* addrlen) {
+ssize_t recvfrom_body(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
+                      socklen_t* addrlen) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return recvfrom_f(fd, buf, len, flags, addr, addrlen);
   if (flags & MSG_WAITALL && !(flags & MSG_PEEK)) {
@@ -78,7 +71,7 @@ ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr
   return hooked_read(fd, [&] { return recvfrom_f(fd, buf, len, flags, addr, addrlen); });
 }
 
-ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+ssize_t recvmsg_body(int fd, struct msghdr* msg, int flags) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return recvmsg_f(fd, msg, flags);
   if (flags & MSG_WAITALL && !(flags & MSG_PEEK) && msg != nullptr) {
@@ -98,13 +91,7 @@ ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   return hooked_read(fd, [&] { return recvmsg_f(fd, msg, flags); });
 }
 
-ssize_t write(int fd, const void* buf, size_t count) {
-  return hooked_write(fd, count, [&](std::size_t done) {
-    return write_f(fd, static_cast<const char*>(buf) + done, count - done);
-  });
-}
-
-ssize_t send(int fd, const void* buf, size_t len, int flags) {
+ssize_t send_body(int fd, const void* buf, size_t len, int flags) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return send_f(fd, buf, len, flags);
   return hooked_write(fd, len, [&](std::size_t done) {
@@ -112,8 +99,8 @@ ssize_t send(int fd, const void* buf, size_t len, int flags) {
   });
 }
 
-ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
-               socklen_t addrlen) {
+ssize_t sendto_body(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
+                    socklen_t addrlen) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return sendto_f(fd, buf, len, flags, addr, addrlen);
   return hooked_write(fd, len, [&](std::size_t done) {
@@ -121,15 +108,7 @@ ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sock
   });
 }
 
-ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
-  return hooked_write(fd, iov_total(iov, iovcnt), [&](std::size_t done) {
-    if (done == 0) return writev_f(fd, iov, iovcnt);
-    std::vector<struct iovec> rest = iov_after(iov, iovcnt, done);
-    return writev_f(fd, rest.data(), static_cast<int>(rest.size()));
-  });
-}
-
-ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+ssize_t sendmsg_body(int fd, const struct msghdr* msg, int flags) {
   ensure_init();
   if (flags & MSG_DONTWAIT) return sendmsg_f(fd, msg, flags);
   std::size_t total =
@@ -146,6 +125,88 @@ ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
     tail.msg_controllen = 0;
     return sendmsg_f(fd, &tail, flags);
   });
+}
+
+}  // namespace
+
+extern "C" {
+
+ssize_t read(int fd, void* buf, size_t count) {
+  COSCOPE_HOOK_ENTER(read, fd);
+  const ssize_t n = hooked_read(fd, [&] { return read_f(fd, buf, count); });
+  COSCOPE_HOOK_EXIT(read, fd, n);
+  return n;
+}
+
+ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
+  COSCOPE_HOOK_ENTER(readv, fd);
+  const ssize_t n = hooked_read(fd, [&] { return readv_f(fd, iov, iovcnt); });
+  COSCOPE_HOOK_EXIT(readv, fd, n);
+  return n;
+}
+
+ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  COSCOPE_HOOK_ENTER(recv, fd);
+  const ssize_t n = recv_body(fd, buf, len, flags);
+  COSCOPE_HOOK_EXIT(recv, fd, n);
+  return n;
+}
+
+ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
+                 socklen_t* addrlen) {
+  COSCOPE_HOOK_ENTER(recvfrom, fd);
+  const ssize_t n = recvfrom_body(fd, buf, len, flags, addr, addrlen);
+  COSCOPE_HOOK_EXIT(recvfrom, fd, n);
+  return n;
+}
+
+ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  COSCOPE_HOOK_ENTER(recvmsg, fd);
+  const ssize_t n = recvmsg_body(fd, msg, flags);
+  COSCOPE_HOOK_EXIT(recvmsg, fd, n);
+  return n;
+}
+
+ssize_t write(int fd, const void* buf, size_t count) {
+  COSCOPE_HOOK_ENTER(write, fd);
+  const ssize_t n = hooked_write(fd, count, [&](std::size_t done) {
+    return write_f(fd, static_cast<const char*>(buf) + done, count - done);
+  });
+  COSCOPE_HOOK_EXIT(write, fd, n);
+  return n;
+}
+
+ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
+  COSCOPE_HOOK_ENTER(writev, fd);
+  const ssize_t n = hooked_write(fd, iov_total(iov, iovcnt), [&](std::size_t done) {
+    if (done == 0) return writev_f(fd, iov, iovcnt);
+    std::vector<struct iovec> rest = iov_after(iov, iovcnt, done);
+    return writev_f(fd, rest.data(), static_cast<int>(rest.size()));
+  });
+  COSCOPE_HOOK_EXIT(writev, fd, n);
+  return n;
+}
+
+ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  COSCOPE_HOOK_ENTER(send, fd);
+  const ssize_t n = send_body(fd, buf, len, flags);
+  COSCOPE_HOOK_EXIT(send, fd, n);
+  return n;
+}
+
+ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
+               socklen_t addrlen) {
+  COSCOPE_HOOK_ENTER(sendto, fd);
+  const ssize_t n = sendto_body(fd, buf, len, flags, addr, addrlen);
+  COSCOPE_HOOK_EXIT(sendto, fd, n);
+  return n;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  COSCOPE_HOOK_ENTER(sendmsg, fd);
+  const ssize_t n = sendmsg_body(fd, msg, flags);
+  COSCOPE_HOOK_EXIT(sendmsg, fd, n);
+  return n;
 }
 
 }  // extern "C"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 
 namespace {
@@ -33,11 +34,10 @@ void clear_fd_bit(fd_set* set, int fd) {
   if (set != nullptr) __FDS_BITS(set)[fd / kBitsPerWord] &= ~(__fd_mask{1} << (fd % kBitsPerWord));
 }
 
-}  // namespace
+// The hooks' logic; each exported hook below wraps it in its entry and exit
+// probes (hook_probes.h).
 
-extern "C" {
-
-int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+int poll_body(struct pollfd* fds, nfds_t nfds, int timeout) {
   ensure_init();
   if (!in_coroutine() || timeout == 0) return poll_f(fds, nfds, timeout);
   // The kernel first: it rejects an array it cannot read (EFAULT) or too
@@ -49,7 +49,8 @@ int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
 
 // The signal mask cannot be swapped atomically around a task's wait; inside
 // a coroutine ppoll waits like poll (see docs/hooks.md).
-int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* sigmask) {
+int ppoll_body(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo,
+               const sigset_t* sigmask) {
   ensure_init();
   if (!in_coroutine()) return ppoll_f(fds, nfds, tmo, sigmask);
   if (tmo != nullptr && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1'000'000'000)) {
@@ -64,8 +65,8 @@ int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sig
   return co::detail::io_poll(fds, nfds, timeout, false);
 }
 
-int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
-           struct timeval* timeout) {
+int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                struct timeval* timeout) {
   ensure_init();
   if (!in_coroutine()) return select_f(nfds, readfds, writefds, exceptfds, timeout);
   // nfds above FD_SETSIZE is no error for the kernel (it stops at the fds
@@ -134,7 +135,7 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   return count;
 }
 
-int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+int epoll_wait_body(int epfd, struct epoll_event* events, int maxevents, int timeout) {
   ensure_init();
   if (!in_coroutine() || timeout == 0) return epoll_wait_f(epfd, events, maxevents, timeout);
   // Let the kernel validate (EBADF, EINVAL, EFAULT) and report what is ready.
@@ -154,6 +155,39 @@ int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout)
     if (n != 0) return n;
     if (deadline >= 0 && co::detail::now_ns() >= deadline) return 0;
   }
+}
+
+}  // namespace
+
+extern "C" {
+
+int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
+  COSCOPE_HOOK_ENTER(poll, nfds);
+  const int n = poll_body(fds, nfds, timeout);
+  COSCOPE_HOOK_EXIT(poll, nfds, n);
+  return n;
+}
+
+int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* sigmask) {
+  COSCOPE_HOOK_ENTER(ppoll, nfds);
+  const int n = ppoll_body(fds, nfds, tmo, sigmask);
+  COSCOPE_HOOK_EXIT(ppoll, nfds, n);
+  return n;
+}
+
+int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+           struct timeval* timeout) {
+  COSCOPE_HOOK_ENTER(select, nfds);
+  const int n = select_body(nfds, readfds, writefds, exceptfds, timeout);
+  COSCOPE_HOOK_EXIT(select, nfds, n);
+  return n;
+}
+
+int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+  COSCOPE_HOOK_ENTER(epoll_wait, epfd);
+  const int n = epoll_wait_body(epfd, events, maxevents, timeout);
+  COSCOPE_HOOK_EXIT(epoll_wait, epfd, n);
+  return n;
 }
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 
 namespace {
@@ -37,11 +38,10 @@ bool task_sleep_ns(long long ns, long long* left_ns) {
   return false;
 }
 
-}  // namespace
+// The hooks' logic; each exported hook below wraps it in its entry and exit
+// probes (hook_probes.h).
 
-extern "C" {
-
-unsigned int sleep(unsigned int seconds) {
+unsigned int sleep_body(unsigned int seconds) {
   ensure_init();
   if (!in_coroutine()) return sleep_f(seconds);
   long long left_ns = 0;
@@ -51,14 +51,14 @@ unsigned int sleep(unsigned int seconds) {
   return 0;
 }
 
-int usleep(useconds_t usec) {
+int usleep_body(useconds_t usec) {
   ensure_init();
   if (!in_coroutine()) return usleep_f(usec);
   long long left_ns = 0;
   return task_sleep_ns(static_cast<long long>(usec) * 1000, &left_ns) ? 0 : -1;
 }
 
-int nanosleep(const struct timespec* req, struct timespec* rem) {
+int nanosleep_body(const struct timespec* req, struct timespec* rem) {
   ensure_init();
   if (!in_coroutine()) return nanosleep_f(req, rem);
   if (req == nullptr) {
@@ -79,6 +79,31 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
     return -1;
   }
   return 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+unsigned int sleep(unsigned int seconds) {
+  COSCOPE_HOOK_ENTER(sleep, seconds);
+  const unsigned int left = sleep_body(seconds);
+  COSCOPE_HOOK_EXIT(sleep, seconds, left);
+  return left;
+}
+
+int usleep(useconds_t usec) {
+  COSCOPE_HOOK_ENTER(usleep, usec);
+  const int r = usleep_body(usec);
+  COSCOPE_HOOK_EXIT(usleep, usec, r);
+  return r;
+}
+
+int nanosleep(const struct timespec* req, struct timespec* rem) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(nanosleep);
+  const int r = nanosleep_body(req, rem);
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(nanosleep, r);
+  return r;
 }
 
 }  // extern "C"

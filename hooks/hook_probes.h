@@ -1,0 +1,36 @@
+// Probe points at the entry and the exit of the hooks that can park a task
+// (USDT probes, provider "coscope"; the mechanism is described in
+// runtime/src/probes.h):
+//
+//   coscope:NAME_enter(subject)            as the hook starts
+//   coscope:NAME_exit(subject, result)     just before it returns
+//
+// NAME is the hooked function (read, connect, poll, usleep, ...). `subject`
+// is the argument that says what the call is about: the fd for the fd calls,
+// nfds for poll / ppoll / select, the epoll fd for epoll_wait, the duration
+// for sleep (seconds) and usleep (microseconds). nanosleep and the resolver
+// calls have none: their probes are NAME_enter() and NAME_exit(result).
+// errno is not an argument (reading it costs a call); a debugger reads the
+// thread's errno at the exit probe, where the hook has just set it.
+//
+// Why probes and not breakpoints on the hooked functions themselves: a task
+// can park inside a hook and resume on another worker thread. The exit probe
+// fires on the thread the task returns on, with the result in hand, whereas
+// a breakpoint at the caller's return address (gdb's `finish`) is tied to
+// the thread and the stack frame the call started on. The entry probe also
+// needs no care about which `read` is meant (the program's hook, or libc's,
+// which the hook calls through read_f).
+//
+// The gdb toolkit's list of these probes, with each subject's name, is
+// gdb/coscope/hook_probes.py (its test checks the two agree).
+#pragma once
+
+#include "probes.h"
+
+/// A hook with a subject: COSCOPE_HOOK_ENTER(read, fd) ... COSCOPE_HOOK_EXIT(read, fd, n).
+#define COSCOPE_HOOK_ENTER(hook, subject) COSCOPE_PROBE1(hook##_enter, subject)
+#define COSCOPE_HOOK_EXIT(hook, subject, result) COSCOPE_PROBE2(hook##_exit, subject, result)
+
+/// A hook without one (nanosleep, the resolver calls).
+#define COSCOPE_HOOK_ENTER_NO_SUBJECT(hook) COSCOPE_PROBE0(hook##_enter)
+#define COSCOPE_HOOK_EXIT_NO_SUBJECT(hook, result) COSCOPE_PROBE1(hook##_exit, result)
