@@ -10,7 +10,14 @@ One concept per module:
   frame_filter  hides the thread's own frame #0 while a coroutine is selected
   stacks        where a task is now (its first frame outside the runtime)
   printers      pretty-printers for Task, TaskState, WaitReason, Processer, ...
-  info_coroutines, coroutine_command   the commands
+  clock         the program's "now" (live clock, or the last timer pass of a core)
+  fd_table      the FdCtx table (`coscope_fd_table`) and each fd's waiters
+  io_sentries   the poll-style waits of tasks, found from io_block tasks
+  timers        armed timers (TaskTimer, TimerQueue)
+  schedulers    every scheduler (`coscope_scheduler_registry`) and its processers
+  channels      co::Channel<T>: values and waiting senders / receivers
+  info_coroutines, coroutine_command, info_io, info_co_timers, info_processers
+                the commands
 """
 
 import gdb
@@ -29,6 +36,9 @@ REGISTERED_MODULES = (
     "selection",
     "info_coroutines",
     "coroutine_command",
+    "info_io",
+    "info_co_timers",
+    "info_processers",
 )
 
 

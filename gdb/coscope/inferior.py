@@ -30,6 +30,13 @@ def global_value(name):
     return symbol.value()
 
 
+def address_of(value):
+    """A value's address as an int; 0 for one that is not in the program's
+    memory (a convenience variable, a value computed by gdb)."""
+    address = value.address
+    return int(address) if address is not None else 0
+
+
 def short_error(error):
     """The first line of an exception's message."""
     text = str(error).strip().splitlines()
