@@ -10,6 +10,11 @@ One concept per module:
   frame_filter  hides the thread's own frame #0 while a coroutine is selected
   stacks        where a task is now (its first frame outside the runtime)
   printers      pretty-printers for Task, TaskState, WaitReason, Processer, ...
+  probe_points  the runtime's probe points: their arguments, the coroutine a thread runs
+  transitions   task state transitions (the task_state probe)
+  hook_probes   hooked calls (each hook's enter / exit probes)
+  probe_breakpoints   gdb.Breakpoint on a probe, whose stop() never raises
+  co_break_command, co_trace_command, info_co_breakpoints   breakpoint scripts
   clock         the program's "now" (live clock, or the last timer pass of a core)
   fd_table      the FdCtx table (`coscope_fd_table`) and each fd's waiters
   io_sentries   the poll-style waits of tasks, found from io_block tasks
@@ -36,6 +41,9 @@ REGISTERED_MODULES = (
     "selection",
     "info_coroutines",
     "coroutine_command",
+    "co_break_command",
+    "co_trace_command",
+    "info_co_breakpoints",
     "info_io",
     "info_co_timers",
     "info_processers",
