@@ -4,11 +4,14 @@ One concept per module:
   inferior      reading the program's memory safely (types, strings, enums)
   tasks         TaskView: one Task's fields, read once, as plain Python values
   registry      every live Task, by walking `coscope_task_registry`
-  frames        which frames belong to the runtime; how to name a location
+  frames        which frames belong to the runtime, the coroutine entry; naming a location
   selection     the coroutine whose stack `bt`, `frame`, ... show
   unwinder      the gdb.unwinder.Unwinder that puts that stack under frame #0
-  frame_filter  hides the thread's own frame #0 while a coroutine is selected
-  stacks        where a task is now (its first frame outside the runtime)
+  frame_filter  a coroutine's backtrace: without the thread's frame #0, ending at
+                the coroutine's entry, without the runtime's frames if asked
+  stacks        where a task is now (its first frame outside the runtime), its frames
+  settings      `set coscope ...` / `show coscope ...`
+  grouping      coroutines grouped by identical stacks (`info coroutines -group`)
   printers      pretty-printers for Task, TaskState, WaitReason, Processer, ...
   probe_points  the runtime's probe points: their arguments, the coroutine a thread runs
   transitions   task state transitions (the task_state probe)
@@ -21,8 +24,8 @@ One concept per module:
   timers        armed timers (TaskTimer, TimerQueue)
   schedulers    every scheduler (`coscope_scheduler_registry`) and its processers
   channels      co::Channel<T>: values and waiting senders / receivers
-  info_coroutines, coroutine_command, info_io, info_co_timers, info_processers
-                the commands
+  info_coroutines, coroutine_command, coroutine_apply, info_io, info_co_timers,
+  info_processers   the commands
 """
 
 import gdb
@@ -36,6 +39,8 @@ _registered = False
 # The modules that install something into gdb, each through its register().
 REGISTERED_MODULES = (
     "printers",
+    "settings",
+    "frames",
     "unwinder",
     "frame_filter",
     "selection",
@@ -44,6 +49,7 @@ REGISTERED_MODULES = (
     "co_break_command",
     "co_trace_command",
     "info_co_breakpoints",
+    "coroutine_apply",
     "info_io",
     "info_co_timers",
     "info_processers",

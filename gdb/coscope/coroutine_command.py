@@ -70,7 +70,9 @@ stack: selecting it switches to the thread that runs it, and bt shows that
 thread's backtrace. IDs are those of "info coroutines"."""
 
     def __init__(self):
-        super().__init__("coroutine", gdb.COMMAND_STACK)
+        # A prefix command: "coroutine apply" is its subcommand; every other
+        # argument ("5 bt", "deselect") comes to invoke().
+        super().__init__("coroutine", gdb.COMMAND_STACK, gdb.COMPLETE_NONE, True)
 
     def invoke(self, argument, from_tty):
         try:

@@ -1,13 +1,23 @@
-"""Hides the thread's own frame #0 from `bt` while a coroutine is selected.
+"""The frame filter that makes a backtrace show a coroutine's stack as such.
 
-With a coroutine selected, frame #0 is still where the thread stopped (gdb
-always takes frame #0 from the thread); the coroutine's frames start at #1.
-`frame 0` still reaches it; only backtraces leave it out.
+  - While a coroutine is selected, frame #0 of its thread is the thread's
+    own (gdb always takes frame #0 from the thread; the coroutine's frames
+    start at #1): backtraces leave it out. `frame 0` still reaches it.
+  - A coroutine's stack, selected or running on a thread, ends at its entry,
+    co::detail::task_main: the frames below it (the first switch into the
+    task, Boost.Context's make_fcontext and a zero return address) are the
+    switch machinery's, not calls anybody made.
+  - With `set coscope hide-runtime-frames on`, a selected coroutine's
+    backtrace leaves out the runtime's frames (frames.is_runtime_frame),
+    except the entry.
+
+gdb numbers frames itself, so the frames shown keep their levels and
+`frame N`, `up`, `down` work as without the filter.
 """
 
 import gdb
 
-from . import selection
+from . import frames, selection, settings
 
 
 class CoroutineFrameFilter:
@@ -19,9 +29,26 @@ class CoroutineFrameFilter:
     def filter(self, frame_iter):
         chosen = selection.current()
         thread = gdb.selected_thread()
-        if chosen is None or thread is None or thread.global_num != chosen.thread_num:
-            return frame_iter
-        return (decorator for decorator in frame_iter if decorator.inferior_frame().level() != 0)
+        on_coroutine = chosen is not None and thread is not None and thread.global_num == chosen.thread_num
+        return _coroutine_frames(frame_iter, on_coroutine, on_coroutine and settings.hide_runtime_frames())
+
+
+def _coroutine_frames(decorators, on_coroutine, hide_runtime):
+    for decorator in decorators:
+        frame = decorator.inferior_frame()
+        if on_coroutine and frame.level() == 0:
+            continue
+        try:
+            found = frames.facts(frame)
+        except gdb.error:
+            yield decorator
+            continue
+        if found.is_entry:
+            yield decorator
+            return
+        if hide_runtime and found.is_runtime:
+            continue
+        yield decorator
 
 
 def register():

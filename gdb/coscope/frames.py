@@ -59,17 +59,94 @@ def describe_location(frame):
     return name
 
 
-def first_outside_runtime(frame, max_depth=256):
-    """The innermost frame at or above `frame` that is neither the runtime's
-    nor the standard library's; failing that, the first that is not the
-    runtime's; None if every frame is the runtime's."""
-    fallback = None
+# Every coroutine's stack starts with this function of the runtime: it calls
+# the task's callable (runtime/src/spawn.cpp). Below it there are only the
+# switch machinery's first frame and Boost.Context's make_fcontext, whose
+# return address is not one: a backtrace of a coroutine ends here.
+COROUTINE_ENTRY = "co::detail::task_main"
+
+
+def is_coroutine_entry(frame):
+    try:
+        return frame.name() == COROUTINE_ENTRY
+    except gdb.error:
+        return False
+
+
+class FrameFacts:
+    """What the toolkit needs to know of a frame, worked out once per code location."""
+
+    __slots__ = ("is_runtime", "is_standard_library", "is_entry", "location")
+
+    def __init__(self, frame):
+        self.is_runtime = is_runtime_frame(frame)
+        self.is_standard_library = not self.is_runtime and is_standard_library_frame(frame)
+        self.is_entry = is_coroutine_entry(frame)
+        try:
+            self.location = describe_location(frame)
+        except gdb.error:
+            self.location = "0x%x" % frame.pc()
+
+
+# (pc, position among consecutive frames at that pc, innermost?) -> FrameFacts.
+# Consecutive frames share a pc where functions were inlined into each other;
+# at a given pc they always come in the same order, so the position says which
+# one a frame is. The innermost frame's pc is looked up as is, the others' as
+# a return address: a frame's flag keeps the two apart.
+_facts_by_location = {}
+
+
+def _forget_facts(event=None):
+    _facts_by_location.clear()
+
+
+def _position_at_pc(frame, pc):
+    """How many frames newer than `frame`, in a row, share its pc."""
+    position = 0
+    newer = frame.newer()
+    while newer is not None and newer.pc() == pc:
+        position += 1
+        newer = newer.newer()
+    return position
+
+
+def facts(frame):
+    """The FrameFacts of a frame (cached per code location)."""
+    pc = frame.pc()
+    key = (pc, _position_at_pc(frame, pc), frame.level() == 0)
+    found = _facts_by_location.get(key)
+    if found is None:
+        found = _facts_by_location[key] = FrameFacts(frame)
+    return found
+
+
+def walk(frame, max_depth=256):
+    """Yields (frame, FrameFacts) from `frame` outward, the coroutine entry last
+    when the stack is a coroutine's; at most max_depth frames."""
     depth = 0
     while frame is not None and depth < max_depth:
-        if not is_runtime_frame(frame):
-            if not is_standard_library_frame(frame):
-                return frame
-            fallback = fallback or frame
+        found = facts(frame)
+        yield frame, found
+        if found.is_entry:
+            return
         frame = frame.older()
         depth += 1
+
+
+def first_outside_runtime(frame, max_depth=256):
+    """(frame, FrameFacts) of the innermost frame at or above `frame` that is
+    neither the runtime's nor the standard library's; failing that, of the
+    first that is not the runtime's; None if every frame is the runtime's."""
+    fallback = None
+    for candidate, facts in walk(frame, max_depth):
+        if not facts.is_runtime:
+            if not facts.is_standard_library:
+                return candidate, facts
+            fallback = fallback or (candidate, facts)
     return fallback
+
+
+def register():
+    # Code locations change meaning when other code is loaded or the program is replaced.
+    gdb.events.new_objfile.connect(_forget_facts)
+    gdb.events.clear_objfiles.connect(_forget_facts)

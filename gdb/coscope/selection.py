@@ -82,30 +82,66 @@ def _frame_at_level(level):
     return frame
 
 
+# Bumped whenever the program runs or exits: a view saved before is stale.
+_generation = 0
+# How many preserved_view() blocks are open: only the outermost one restores.
+_preserving = 0
+
+
+def generation():
+    """Changes whenever the program runs or exits."""
+    return _generation
+
+
 @contextlib.contextmanager
 def preserved_view():
-    """Restores the thread, the coroutine selection and the selected frame level on exit."""
+    """Restores the thread, the coroutine selection and the selected frame level on exit,
+    unless the program ran meanwhile (then the old view means nothing any more).
+
+    Blocks nest: an inner block restores nothing, so a command that looks at
+    many coroutines saves and restores the user's view once, not per coroutine."""
+    global _preserving
+    if _preserving:
+        _preserving += 1
+        try:
+            yield
+        finally:
+            _preserving -= 1
+        return
+    generation = _generation
     saved_selection = _current
     thread = gdb.selected_thread()
     try:
         level = _frame_level(gdb.selected_frame())
     except gdb.error:
         level = None
+    _preserving = 1
     try:
         yield
     finally:
-        if thread is not None and thread.is_valid() and gdb.selected_thread() != thread:
-            thread.switch()
+        _preserving = 0
+        if generation == _generation:
+            _restore(thread, saved_selection, level)
+
+
+def _restore(thread, saved_selection, level):
+    if thread is not None and thread.is_valid() and gdb.selected_thread() != thread:
+        thread.switch()
+    if saved_selection is not _current:
         _set(saved_selection)
-        if level is not None:
-            try:
-                _frame_at_level(level).select()
-            except gdb.error:
-                pass
+    else:
+        gdb.invalidate_cached_frames()
+    if level is not None:
+        try:
+            _frame_at_level(level).select()
+        except gdb.error:
+            pass
 
 
 def _forget(event):
     # The program ran or went away: the saved registers are no longer the stack's.
+    global _generation
+    _generation += 1
     if _current is not None:
         deselect()
 

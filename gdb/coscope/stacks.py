@@ -1,8 +1,10 @@
-"""Where a task is now: its first frame outside the runtime.
+"""Where a task is now, and the frames of its stack.
 
 A suspended task's stack is unwound through the coroutine unwinder, on the
-current thread, without changing what the user has selected. A running
-task is found on its thread (by its kernel thread id).
+current thread; a running task's is its thread's stack, found by the
+thread's kernel id. What the user has selected is restored afterwards: a
+command looking at many tasks wraps them all in one
+selection.preserved_view(), so that the view is saved and restored once.
 """
 
 import gdb
@@ -18,39 +20,62 @@ def thread_by_lwp(lwp):
     return None
 
 
+class NoStack(Exception):
+    """A task whose stack cannot be shown; str() says why, in a few words."""
+
+
+def show_stack(task_view):
+    """Makes gdb's frames those of task_view's stack and returns its innermost
+    frame: the running thread's frame #0, or the coroutine's frame #1 (frame
+    #0 stays the thread's own). Raises NoStack. The caller restores the view."""
+    if task_view.running:
+        thread = thread_by_lwp(task_view.thread_id)
+        if thread is None:
+            raise NoStack("running on LWP %d" % task_view.thread_id)
+        selection.deselect()
+        thread.switch()
+        return gdb.newest_frame()
+    if task_view.state == "done":
+        raise NoStack("finished")
+    if not task_view.suspended:
+        raise NoStack("not started" if not task_view.has_context else "no saved registers")
+    thread = gdb.selected_thread()
+    if thread is None:
+        raise NoStack("no thread to show it on")
+    selection.select(task_view, thread)
+    frame = selection.innermost_coroutine_frame()
+    if frame is None:
+        raise NoStack("its stack cannot be unwound")
+    return frame
+
+
 def where(task_view):
     """A short text for the list: "fn at file:line", "running on thread N: ...", ..."""
     try:
-        if task_view.running:
-            return _where_running(task_view)
-        if task_view.state == "done":
-            return "finished"
-        if not task_view.suspended:
-            return "not started" if not task_view.has_context else "no saved registers"
-        return _where_suspended(task_view)
+        with selection.preserved_view():
+            return _where(task_view)
+    except NoStack as e:
+        return str(e)
     except gdb.error as e:
         return "<coscope: cannot unwind: %s>" % short_error(e)
 
 
-def _where_suspended(task_view):
-    thread = gdb.selected_thread()
-    if thread is None:
-        return "?"
-    with selection.preserved_view():
-        selection.select(task_view, thread)
-        frame = frames.first_outside_runtime(selection.innermost_coroutine_frame())
-        return frames.describe_location(frame) if frame is not None else "in the runtime"
+def _where(task_view):
+    innermost = show_stack(task_view)
+    found = frames.first_outside_runtime(innermost)
+    if task_view.running:
+        text = "running on thread %d" % gdb.selected_thread().num
+        return text + ": " + found[1].location if found is not None else text
+    return found[1].location if found is not None else "in the runtime"
 
 
-def _where_running(task_view):
-    thread = thread_by_lwp(task_view.thread_id)
-    if thread is None:
-        return "running on LWP %d" % task_view.thread_id
-    text = "running on thread %d" % thread.num
+def own_frames(task_view):
+    """The task's frames outside the runtime, innermost first, as "fn at
+    file:line" texts: from where it is (see `where`) to the coroutine entry,
+    which is left out. Raises NoStack or gdb.error."""
     with selection.preserved_view():
-        selection.deselect()
-        thread.switch()
-        frame = frames.first_outside_runtime(gdb.newest_frame())
-        if frame is not None:
-            text += ": " + frames.describe_location(frame)
-    return text
+        innermost = show_stack(task_view)
+        found = frames.first_outside_runtime(innermost)
+        if found is None:
+            return []
+        return [facts.location for _, facts in frames.walk(found[0]) if not facts.is_runtime]
