@@ -57,7 +57,7 @@ if [[ $sanitizers -eq 1 ]]; then
       -DCOSCOPE_BUILD_TESTS=ON \
       -DCOSCOPE_ASAN=ON \
       -DCOSCOPE_BUILD_BENCHMARKS=OFF \
-      -DCOSCOPE_BUILD_EXAMPLES=OFF; then
+      -DCOSCOPE_BUILD_WALKTHROUGHS=OFF; then
     section "ctest ($asan_dir)"
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -5,7 +5,7 @@
 // and prints at once (and a few more times while the first still sleeps).
 // Compare with step1_cin, where the blocked coroutine held the thread.
 //
-//   $ build/examples/step1_sleep
+//   $ build/walkthroughs/1-a-good-example/step1_sleep
 //
 // Every line starts with the milliseconds since the program started.
 #include <coscope/coscope.h>

@@ -1,13 +1,15 @@
 // Step 1, the counter-example: a blocking call that is NOT hooked.
 //
 // Two coroutines on one thread. The first reads a number with std::cin; the
-// second only prints a greeting. std::cin ends in a plain read(0, ...) on
-// standard input, which no coroutine runtime turns into a coroutine switch, so
-// the whole thread blocks in that read: however long you wait before typing
-// 3, "Hello, coscope!" is printed only after "i = 3".
+// second only prints a greeting. std::cin reads standard input through
+// glibc's stdio, whose read is an internal call inside libc
+// (_IO_file_underflow -> __libc_read): it never reaches coscope's read hook,
+// so the whole thread blocks in the kernel. However long you wait before
+// typing 3, "Hello, coscope!" is printed only after "i = 3". Step 1 of the
+// walkthroughs shows it in gdb (walkthroughs/walk 1).
 //
-//   $ build/examples/step1_cin            # type a number, press Enter
-//   $ (sleep 1; echo 3) | build/examples/step1_cin
+//   $ build/walkthroughs/1-a-good-example/step1_cin    # type a number, press Enter
+//   $ (sleep 1; echo 3) | build/walkthroughs/1-a-good-example/step1_cin
 //
 // Every line starts with the milliseconds since the program started.
 #include <coscope/coscope.h>
@@ -23,8 +25,8 @@ const auto g_start = std::chrono::steady_clock::now();
 
 // printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
 void tprintf(const char* fmt, ...) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - g_start)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  g_start)
                 .count();
   std::printf("[%5lld ms] ", static_cast<long long>(ms));
   va_list ap;
@@ -37,7 +39,7 @@ void tprintf(const char* fmt, ...) {
 }  // namespace
 
 int main() {
-  go [] {
+  go[] {
     tprintf("coroutine 1: waiting for a number on stdin (std::cin >> i)\n");
     int i = 0;
     if (std::cin >> i) {
@@ -47,7 +49,7 @@ int main() {
     }
   };
 
-  go [] {
+  go[] {
     tprintf("Hello, coscope!\n");
   };
 
