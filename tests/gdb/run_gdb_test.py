@@ -13,6 +13,12 @@ entry, as a user would get it. Each check is a regular expression on the
 output of one command; the test fails on the first that does not match, and
 on any Python traceback in the transcript. Exit status 0 only if every check
 ran and passed.
+
+"@WORK_DIR@" in a suite's commands stands for --work-dir. A suite whose
+commands send the program's output to a file (`run > @WORK_DIR@/NAME`) can
+name it in PROGRAM_OUTPUT: in live mode the driver then also runs the program
+without gdb and requires the same output from both runs, and that output to
+match each of PROGRAM_OUTPUT_CHECKS (so that two empty outputs do not pass).
 """
 
 import argparse
@@ -30,10 +36,14 @@ def gdb_command_line(args, before, commands, init=()):
     for command in init:  # before gdb reads the program
         line += ["-iex", command]
     for command in before:
-        line += ["-ex", command]
+        line += ["-ex", with_work_dir(args, command)]
     for command in commands:
-        line += ["-ex", "echo \\n" + MARK + command + "\\n", "-ex", command]
+        line += ["-ex", "echo \\n" + MARK + command + "\\n", "-ex", with_work_dir(args, command)]
     return line
+
+
+def with_work_dir(args, command):
+    return command.replace("@WORK_DIR@", args.work_dir)
 
 
 def run_gdb(line, log_path):
@@ -74,6 +84,33 @@ def check(transcript, checks, label):
     return failures
 
 
+def check_program_output(args, program, suite):
+    """The program's output under gdb (the file PROGRAM_OUTPUT) against its
+    output without gdb. Returns the number of failures (printing each)."""
+    plain = subprocess.run([program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    with open(os.path.join(args.work_dir, "plain.out"), "w") as out:
+        out.write(plain.stdout)
+    failures = 0
+    if plain.returncode != 0:
+        print("FAIL [output]: without gdb the program exited with status %d\n%s" % (plain.returncode, indent(plain.stderr)))
+        failures += 1
+    for pattern in getattr(suite, "PROGRAM_OUTPUT_CHECKS", []):
+        if re.search(pattern, plain.stdout) is None:
+            print("FAIL [output] without gdb\n  expected /%s/\n  got:\n%s" % (pattern, indent(plain.stdout)))
+            failures += 1
+    path = os.path.join(args.work_dir, suite.PROGRAM_OUTPUT)
+    if not os.path.exists(path):
+        print("FAIL [output]: the run under gdb wrote no %s" % path)
+        return failures + 1
+    with open(path) as out:
+        under_gdb = out.read()
+    if under_gdb != plain.stdout:
+        print("FAIL [output]: under gdb the program printed\n%s\n  without gdb\n%s" % (indent(under_gdb), indent(plain.stdout)))
+        return failures + 1
+    print("ok   [output] the same %d lines with and without gdb" % len(plain.stdout.splitlines()))
+    return failures
+
+
 def indent(text):
     return "\n".join("    " + line for line in text.splitlines())
 
@@ -96,6 +133,10 @@ def main():
     stop_marker = "hit Breakpoint 1, "
 
     if args.mode == "live":
+        if getattr(suite, "PROGRAM_OUTPUT", None):
+            stale = os.path.join(args.work_dir, suite.PROGRAM_OUTPUT)
+            if os.path.exists(stale):
+                os.remove(stale)
         live_checks = suite.CHECKS + getattr(suite, "LIVE_ONLY_CHECKS", [])
         transcript = run_gdb(gdb_command_line(args, to_stop, [c for c, _ in live_checks]) + [program],
                              os.path.join(args.work_dir, "live.log"))
@@ -103,6 +144,8 @@ def main():
             print("FAIL: the fixture never reached its stop (%s)\n%s" % (" / ".join(suite.STOP), indent(transcript)))
             return 1
         failures = check(transcript, live_checks, "live")
+        if getattr(suite, "PROGRAM_OUTPUT", None):
+            failures += check_program_output(args, program, suite)
     else:
         core = os.path.join(args.work_dir, "fixture.core")
         if os.path.exists(core):
