@@ -2,10 +2,11 @@
 breakpoints that stop when a coroutine enters a state or calls a hook.
 
 Each is an ordinary gdb breakpoint (it has a number; `info breakpoints`,
-`disable`, `delete` and `condition` work on it) on every site of a runtime
+`disable`, `enable` and `delete` work on it) on every site of a runtime
 probe, whose stop() looks at the probe's arguments and lets the program go
-on unless the event is the one asked for. A live process is needed: a core
-file has no breakpoints to hit.
+on unless the event is the one asked for. gdb allows one stop condition per
+breakpoint, and stop() is it: `condition` is refused. A live process is
+needed: a core file has no breakpoints to hit.
 """
 
 import gdb
@@ -88,7 +89,7 @@ Usage: co-break state STATE [task ID]
        co-break hook NAME [task ID]
 
 Each makes an ordinary numbered breakpoint (see "info breakpoints"; "delete",
-"disable" and "condition" work on it) placed on the runtime's probe points;
+"disable" and "enable" work on it) placed on the runtime's probe points;
 "info co-breakpoints" lists what each one waits for. On a stop, the
 coroutine is printed as the Task printer shows it, with the transition
 ("sleep -> runnable") or the call ("read(fd=7) in coroutine #5"). The
