@@ -13,8 +13,8 @@ class InfoCoBreakpoints(gdb.Command):
 Usage: info co-breakpoints
 
 For each co-break breakpoint: its number (as "info breakpoints" shows it),
-whether it is enabled, how many times it stopped the program, and what it
-waits for."""
+whether it is enabled, gdb's hit count (the stops, and the crossings that
+"ignore" skipped), and what it waits for."""
 
     def __init__(self):
         super().__init__("info co-breakpoints", gdb.COMMAND_BREAKPOINTS)

@@ -29,6 +29,9 @@
 // traces swap out/in. Every park, wake, finish and first run goes through
 // Run, SwapIn and SwapOut.
 //
+// Every change of state, and each swap in, fires the coscope:task_state probe
+// (probes.h): one nop unless a debugger listens.
+//
 // Rejected alternative: a dispatcher thread that moves tasks between
 // processers on a tick (adds latency to every wake).
 #include "processer.h"
