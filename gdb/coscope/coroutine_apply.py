@@ -121,7 +121,7 @@ FLAG:
             targets = tasks_for(ids)
         except (CoscopeError, gdb.error) as e:
             raise gdb.GdbError("coscope: %s" % short_error(e))
-        with selection.preserved_view():
+        with stacks.many_stacks():
             generation = selection.generation()
             for task_id, task in targets:
                 self._apply(task_id, task, command, quiet, silent, from_tty)

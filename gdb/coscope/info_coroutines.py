@@ -113,7 +113,7 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
             gdb.write("No coroutines%s.\n" % (" match %r" % argument.strip() if argument.strip() else ""))
         else:
             limit = settings.print_limit()
-            with selection.preserved_view():
+            with stacks.many_stacks():
                 lines = self._grouped(tasks, limit) if group else self._table(tasks, limit)
             gdb.write("\n".join(lines) + "\n")
         for problem in problems:
