@@ -92,6 +92,17 @@ WRITER_EVENTS = [
     r"running -> done",
 ]
 
+HOOK_TABLE_CHECK = (
+    "python import re, coscope.hook_probes as table; "
+    "listed = gdb.execute('info probes stap coscope', to_string=True); "
+    "enter = set(re.findall(r'^stap coscope +([a-z0-9_]+)_enter ', listed, re.M)); "
+    "exit = set(re.findall(r'^stap coscope +([a-z0-9_]+)_exit ', listed, re.M)); "
+    "print('hooks with enter probes: %d' % len(enter)); "
+    "print('enter probes without an exit probe:', ', '.join(sorted(enter - exit)) or 'none'); "
+    "print('missing from the table:', ', '.join(sorted(enter - set(table.HOOKS))) or 'none'); "
+    "print('in the table without probes:', ', '.join(sorted(set(table.HOOKS) - enter)) or 'none')"
+)
+
 PROGRAM_LINES = [
     r"writer: wrote 5 bytes; after close: -1, EBADF",
     r"reader: read 5 bytes in 2 calls, sum 532",
@@ -122,6 +133,14 @@ CHECKS = [
     ("co-trace states maybe", [r"^co-trace states: expected \"on\" or \"off\"; got 'maybe'$"]),
     ("co-trace sideways on", [r"^co-trace: expected \"states\" or \"hooks\", then \"on\" or \"off\"; got 'sideways on'$"]),
     ("info co-breakpoints", [r"^No coroutine breakpoints\.\nco-trace states: off\nco-trace hooks: off$"]),
+    # The toolkit's table of hooks (hook_probes.py) names exactly the hooks
+    # whose enter and exit probes are in the program.
+    (HOOK_TABLE_CHECK, [
+        r"(?m)^hooks with enter probes: 2\d$",
+        r"(?m)^enter probes without an exit probe: none$",
+        r"(?m)^missing from the table: none$",
+        r"(?m)^in the table without probes: none$",
+    ]),
     # co-break state: the writer sleeps first (the sleeper parks on the channel before).
     ("co-break state sleep", [r"Breakpoint 2 at 0x[0-9a-f]+ \(\d+ locations\)", r"(?m)^Breakpoint 2: stop when a coroutine enters sleep\.$"]),
     ("info breakpoints", [r"(?m)^2\s+breakpoint\s+keep y\s+<MULTIPLE>", r"(?m)^2\.1\s+y\s+0x[0-9a-f]+ -probe-stap coscope:task_state$"]),
