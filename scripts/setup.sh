@@ -31,6 +31,8 @@ PACKAGES=(
   libcurl4-openssl-dev
   libhiredis-dev
   redis-server
+  # walkthroughs: glibc's own symbols in gdb (__GI___libc_read, _IO_new_file_underflow)
+  libc6-dbg
 )
 
 check_only=0
