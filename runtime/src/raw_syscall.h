@@ -6,11 +6,15 @@
 #pragma once
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstddef>
+
+// glibc exports sigaction also as __sigaction (GLIBC_2.2.5), undeclared.
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
 
 namespace co {
 namespace detail {
@@ -30,6 +34,19 @@ inline int poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
 }
 inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
   return static_cast<int>(::syscall(SYS_epoll_pwait, epfd, events, max, timeout_ms, nullptr, 8));
+}
+
+/// glibc's sigaction under its other public name, which the hooks leave
+/// alone: the runtime's own handler (stack overflow) is installed as is, not
+/// wrapped as a program's handler is (signal_hooks.cpp).
+inline int set_action(int signo, const struct sigaction* act, struct sigaction* old) noexcept {
+  return ::__sigaction(signo, act, old);
+}
+/// Puts the default action back for `signo` (signal(signo, SIG_DFL)).
+inline void restore_default_action(int signo) noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  set_action(signo, &dfl, nullptr);
 }
 
 }  // namespace sys

@@ -43,7 +43,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     write_stderr("coscope: stack overflow in task ");
     write_stderr(describe_task(tk, buf, sizeof buf));
     write_stderr("\n");
-    signal(SIGSEGV, SIG_DFL);  // return: the fault repeats and kills us with a core
+    sys::restore_default_action(SIGSEGV);  // return: the fault repeats and kills us with a core
     return;
   }
   // Not ours: hand over to whoever was installed before.
@@ -56,7 +56,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     g_previous_segv.sa_handler(sig);
     return;
   }
-  signal(SIGSEGV, SIG_DFL);
+  sys::restore_default_action(SIGSEGV);
 }
 
 }  // namespace
@@ -67,7 +67,7 @@ void install_overflow_handler_for_thread() noexcept {
     sa.sa_sigaction = &on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &g_previous_segv);
+    sys::set_action(SIGSEGV, &sa, &g_previous_segv);
   });
   stack_t current{};
   if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
