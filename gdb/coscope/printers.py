@@ -77,13 +77,6 @@ def atomic_value(value):
     return value
 
 
-def vector_length(value):
-    """Length of a libstdc++ std::vector."""
-    impl = value["_M_impl"]
-    element = value.type.strip_typedefs().template_argument(0)
-    return (int(impl["_M_finish"]) - int(impl["_M_start"])) // max(element.sizeof, 1)
-
-
 def task_label(pointer):
     """`#id "name"` for a Task*, "none" for nullptr."""
     if int(pointer) == 0:
@@ -149,10 +142,7 @@ class SchedulerCorePrinter:
             mode_name = enum_name(gdb.Value(mode).cast(gdb.lookup_type("co::detail::RunMode"))) or str(mode)
         except gdb.error:
             mode_name = str(mode)
-        try:
-            workers = "%d workers" % vector_length(v["processer_list_"])
-        except gdb.error:
-            workers = "? workers"
+        workers = "%d workers" % int(v["processer_count"])
         live = int(atomic_value(v["live_tasks"]))
         timers = int(atomic_value(v["timer_count"]))
         return "scheduler %s, %s, %d live tasks, %d timers" % (mode_name, workers, live, timers)
