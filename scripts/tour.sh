@@ -1,81 +1,50 @@
 #!/usr/bin/env bash
-# The guided tour: installs what is missing, builds, then runs the example
-# programs and explains what their output shows.
+# The guided tour: installs what is missing, then runs every written step of
+# the walkthroughs in batch (walkthroughs/walk all --batch): each step builds
+# its programs, runs them and gdb with explanations in between, and ends with
+# the facts its transcript showed. Needs no input.
 #
 #   scripts/tour.sh [--no-setup] [CMAKE_ARGS...]
 #
-# --no-setup skips scripts/setup.sh; other arguments go to scripts/build.sh.
-# Uses the build tree of scripts/build.sh (build/ or $COSCOPE_BUILD_DIR).
-# Needs no input: the example that reads stdin is fed from a pipe.
+# --no-setup skips scripts/setup.sh. The build tree is scripts/build.sh's
+# (build/ or $COSCOPE_BUILD_DIR); CMAKE_ARGS, if any, configure it first.
+# Only what the steps need is built. Exit status: walk's (0 when every fact
+# was shown, 1 if one failed, 77 if one cannot be shown on this machine).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 run_setup=1
-build_args=()
+cmake_args=()
 for arg in "$@"; do
   case "$arg" in
     --no-setup) run_setup=0 ;;
-    *) build_args+=("$arg") ;;
+    *) cmake_args+=("$arg") ;;
   esac
 done
 
 build_dir=${COSCOPE_BUILD_DIR:-build}
-examples_dir=$build_dir/examples
-
-section() {
-  printf '\n==== %s ====\n\n' "$*"
-}
 
 if [[ $run_setup -eq 1 ]]; then
-  section "setup: system packages"
   scripts/setup.sh
 fi
+if [[ ${#cmake_args[@]} -gt 0 ]]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}"
+fi
 
-section "build"
-scripts/build.sh -DCOSCOPE_BUILD_EXAMPLES=ON "${build_args[@]}"
+status=0
+walkthroughs/walk all --batch --build-dir "$build_dir" || status=$?
 
-for prog in step1_cin step1_sleep; do
-  if [[ ! -x $examples_dir/$prog ]]; then
-    echo "tour.sh: $examples_dir/$prog was not built" >&2
-    exit 1
-  fi
-done
-
-section "step 1a: a blocking call that is not hooked (examples/step1_cin.cpp)"
-cat <<'TEXT'
-Two coroutines share one thread. Coroutine 1 runs `std::cin >> i`; coroutine 2
-only prints "Hello, coscope!". Reading stdin is a plain read(0, ...) that no
-coroutine runtime turns into a switch, so the thread itself blocks in it.
-The number 3 is written to the program's stdin after 1 second:
-
-  $ (sleep 1; echo 3) | build/examples/step1_cin
-
-TEXT
-(sleep 1; echo 3) | "$examples_dir/step1_cin"
 cat <<'TEXT'
 
-Coroutine 2's greeting comes only after "i = 3", about 1000 ms in: while
-coroutine 1 waited for input, nothing else could run on the thread. However
-long the input takes, the order stays the same.
+==== end of the tour ====
+
+Each step is also yours to take, one stop at a time, in gdb:
+
+  walkthroughs/walk 1        # then 2; `walkthroughs/walk --list` lists them all
+
+docs/walkthroughs.md is the index; each step's page (walkthroughs/N-*/README.md)
+goes through what you just saw and what it answers in the notes.
 TEXT
-
-section "step 1b: a blocking call that yields (examples/step1_sleep.cpp)"
-cat <<'TEXT'
-Coroutine 1 sleeps for 1000 ms; coroutine 2 greets and then prints every
-250 ms. A sleeping coroutine parks and gives the thread back, so coroutine 2
-runs during the whole second:
-
-  $ build/examples/step1_sleep
-
-TEXT
-"$examples_dir/step1_sleep"
-cat <<'TEXT'
-
-Coroutine 2 printed at 0, 250, 500 and 750 ms while coroutine 1 slept; then
-coroutine 1 woke at about 1000 ms. Both ran on one thread.
-TEXT
-
-section "end of the tour"
-echo "The example sources are in examples/ (see examples/README.md)."
+exit "$status"

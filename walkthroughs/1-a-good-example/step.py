@@ -1,0 +1,164 @@
+"""Step 1: a good example - std::cin holds the thread, sleep() gives it back."""
+
+from walklib.facts import expect, fact, stamp_ms
+from walklib.scenes import Gdb, Input, Part, Run, Say, Shell
+
+TITLE = "A good example"
+NOTES_HEADING = "第一步：写一个合适的例子"
+TARGETS = ("step1_cin", "step1_sleep")
+
+# The calls the notes list as hooked by libgo (第一步).
+NOTES_HOOKED = ("connect", "read", "readv", "recv", "recvfrom", "recvmsg", "write", "writev", "send",
+                "sendto", "sendmsg", "poll", "select", "accept", "sleep", "usleep", "nanosleep",
+                "gethostbyaddr_r")
+
+SCENES = (
+    Part("1.1  std::cin: a blocking call that no hook sees"),
+    Say("""
+        Two coroutines share one thread (co_sched.RunUntilNoTask() on main).
+        Coroutine 1 reads a number with `std::cin >> i`; coroutine 2 only
+        prints "Hello, coscope!". The notes: "不是所有的阻塞操作都被hook过 ...
+        比如std::cin对应的系统调用就肯定没有" - not every blocking call is
+        hooked, std::cin's certainly not. The number 3 arrives on stdin one
+        second after the start; every line the program prints starts with the
+        milliseconds since it started.
+        """),
+    Run("cin", ["step1_cin"], input=Input("3\n", after_s=1.0), shown="(sleep 1; echo 3) | ./step1_cin"),
+    Say("""
+        "Hello, coscope!" comes only after "i = 3", after the input: the notes'
+        "无论你在输入3之前等多久，"Hello, libgo!"一定会在"i = 3"之后才输出".
+        While coroutine 1 waited for input, nothing else ran on the thread. gdb
+        shows why.
+        """),
+    Part("1.2  Why, in gdb"),
+    Gdb("cin-gdb", "cin.gdb", "step1_cin", stdin=True),
+    Part("1.3  sleep(): a blocking call that is hooked"),
+    Say("""
+        The notes' good example: "这才是一个优秀的例子，因为sleep对应的操作系统调用是被hook过的".
+        Coroutine 1 calls plain sleep(1); coroutine 2 greets, then prints every
+        250 ms (with usleep, hooked too).
+        """),
+    Run("sleep", ["step1_sleep"]),
+    Say("""
+        Coroutine 2 greeted at once and printed three more times while
+        coroutine 1 slept; coroutine 1 woke a second after it went to sleep.
+        One thread ran both: the hook parked the sleeping coroutine on the
+        scheduler's timer queue and the thread went on with the other.
+        """),
+    Part("1.4  The sleeping coroutine, in gdb"),
+    Gdb("sleep-gdb", "sleep.gdb", "step1_sleep"),
+    Part("1.5  The notes' list of hooked calls"),
+    Say("""
+        The notes copy libgo's list of hooked calls. Each hook is a function
+        exported by libcoscope under the libc name it replaces; the dynamic
+        symbol table shows which of the notes' names it defines
+        (docs/hooks.md has the full list, with semantics):
+        """),
+    Shell("hooked",
+          "nm -D --defined-only ../../runtime/libcoscope.so | awk '$2 == \"T\" {print $3}' "
+          "| grep -x -E '%s' | paste -sd ' '" % "|".join(NOTES_HOOKED)),
+    Say("""
+        All of them. std::cin's read is not missing from the list: the hook
+        exists, glibc's stdio just never calls it.
+        """),
+)
+
+
+@fact("cin: 'i = 3' and then 'Hello, coscope!' are printed only after the input was written (1000 ms)")
+def hello_after_input(t):
+    run = t.scene("cin")
+    written = run.index(r"\[walk: '3\\n' written to stdin at \d+ ms")
+    number = run.index(r"\] i = 3$")
+    hello = run.index(r"\] Hello, coscope!$")
+    expect(written < number < hello, "order was: input at line %d, i = 3 at %d, Hello at %d" % (written, number, hello))
+    expect(stamp_ms(run.lines[hello]) >= 900, "Hello stamped %d ms, before the input" % stamp_ms(run.lines[hello]))
+    expect(run.outcome.returncode == 0, "step1_cin: " + run.outcome.describe())
+
+
+@fact("cin in gdb: glibc's read of fd 0 was called from _IO_new_file_underflow, under istream's operator>>")
+def cin_read_from_stdio(t):
+    bt = t.scene("cin-gdb").after_command("bt")
+    expect(bt.has(r"^#0 .*__GI___libc_read \(fd=0"), "frame #0 is not glibc's read of fd 0")
+    expect(bt.has(r"^#1 .*_IO_new_file_underflow"), "frame #1 is not _IO_new_file_underflow")
+    expect(bt.has(r"operator>>\(int&\)"), "no istream operator>> in the backtrace")
+    expect(bt.has(r"step1_cin\.cpp:\d+"), "the coroutine's own frame is missing")
+
+
+@fact("cin in gdb: _IO_file_read jumps straight to __GI___libc_read, while the name read is the hook")
+def direct_internal_call(t):
+    gdb = t.scene("cin-gdb")
+    expect(gdb.after_command("disassemble _IO_file_read").has(r"jmp\s+0x[0-9a-f]+ <__GI___libc_read>"),
+           "no direct jmp to __GI___libc_read")
+    expect(gdb.after_command("info address read").has(r'Symbol "read\(int, void\*, size_t\)" is a function'),
+           "`read` is not the hook's read(int, void*, size_t)")
+
+
+@fact("cin in gdb: while it waits, coroutine 1 is running (not parked) in glibc's read, coroutine 2 never started")
+def cin_blocks_thread(t):
+    gdb = t.scene("cin-gdb")
+    expect(gdb.has(r"Program received signal SIGINT"), "the program was not interrupted while waiting")
+    coroutines = gdb.after_command("info coroutines")
+    expect(coroutines.has(r"^1\s+-\s+running\s+-\s+running on thread 1: __GI___libc_read"),
+           "coroutine 1 is not shown running in __GI___libc_read")
+    expect(coroutines.has(r"^2\s+-\s+runnable\s+-\s+not started"), "coroutine 2 is not shown as not started")
+
+
+@fact("cin in gdb: the breakpoint on the hook's read was never hit; glibc's read once")
+def hook_never_hit(t):
+    breakpoints = t.scene("cin-gdb").after_command("info breakpoints")
+    hook = breakpoints.index(r"^1\s+breakpoint .* in read\(int, void\*, size_t\) at .*hooks/io_hooks\.cpp")
+    libc = breakpoints.index(r"^2\s+breakpoint .* in __GI___libc_read")
+    expect(not any("already hit" in line for line in breakpoints.lines[hook:libc]), "the hook's breakpoint was hit")
+    expect(breakpoints.has(r"breakpoint already hit 1 time"), "glibc's read breakpoint was not hit once")
+
+
+@fact("cin in gdb: after the input, 'i = 3' comes before 'Hello, coscope!'")
+def cin_gdb_order(t):
+    end = t.scene("cin-gdb").after_command("continue", occurrence=2)
+    expect(end.index(r"\] i = 3$") < end.index(r"\] Hello, coscope!$"), "Hello came first")
+
+
+@fact("sleep: coroutine 2 printed 3 times while coroutine 1 slept; coroutine 1 woke >= 1000 ms after it slept")
+def other_task_ran(t):
+    run = t.scene("sleep")
+    went = run.index(r"coroutine 1: going to sleep")
+    hello = run.index(r"\] Hello, coscope!$")
+    ticks = [run.index(r"still running while coroutine 1 sleeps \(%d\)" % n) for n in (1, 2, 3)]
+    woke = run.index(r"coroutine 1: woke up")
+    expect(went < hello < ticks[0] < ticks[1] < ticks[2] < woke, "the lines are out of order")
+    slept = stamp_ms(run.lines[woke]) - stamp_ms(run.lines[went])
+    expect(slept >= 999, "coroutine 1 slept only %d ms" % slept)
+    expect(stamp_ms(run.lines[hello]) - stamp_ms(run.lines[went]) < 250,
+           "coroutine 2 did not greet at once (%d ms)" % (stamp_ms(run.lines[hello]) - stamp_ms(run.lines[went])))
+    expect(run.outcome.returncode == 0, "step1_sleep: " + run.outcome.describe())
+
+
+@fact("sleep in gdb: sleep() called from the coroutine is the hook (hooks/sleep_hooks.cpp)")
+def sleep_is_hooked(t):
+    bt = t.scene("sleep-gdb").after_command("bt 3")
+    expect(bt.has(r"^#0\s+sleep\(unsigned int\) \(seconds=1\) at .*hooks/sleep_hooks\.cpp"),
+           "frame #0 is not the sleep hook")
+    expect(bt.has(r"step1_sleep\.cpp:43"), "the caller is not step1_sleep.cpp:43")
+
+
+@fact("sleep in gdb: while coroutine 2 runs, coroutine 1 is parked in state sleep, its stack through park()")
+def sleeping_task_parked(t):
+    gdb = t.scene("sleep-gdb")
+    coroutines = gdb.after_command("info coroutines", occurrence=2)
+    expect(coroutines.has(r"^1\s+-\s+sleep\s+sleep\s+.*step1_sleep\.cpp:43"), "coroutine 1 is not in state sleep")
+    expect(coroutines.has(r"^2\s+-\s+running\s+"), "coroutine 2 is not running")
+    stack = gdb.after_command("coroutine 1 bt")
+    expect(stack.has(r"co::detail::park\("), "no park() on coroutine 1's stack")
+    expect(stack.has(r"sleep\(unsigned int\) \(seconds=1\) at .*hooks/sleep_hooks\.cpp"),
+           "no sleep hook on coroutine 1's stack")
+
+
+@fact("libcoscope defines every call the notes list as hooked")
+def notes_list_hooked(t):
+    listed = set(t.scene("hooked").text.split())
+    missing = [name for name in NOTES_HOOKED if name not in listed]
+    expect(not missing, "not exported: " + " ".join(missing))
+
+
+FACTS = (hello_after_input, cin_read_from_stdio, direct_internal_call, cin_blocks_thread, hook_never_hit,
+         cin_gdb_order, other_task_ran, sleep_is_hooked, sleeping_task_parked, notes_list_hooked)

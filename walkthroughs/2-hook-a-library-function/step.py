@@ -1,0 +1,331 @@
+"""Step 2: Let's hook a library function - LD_PRELOAD, dlsym(RTLD_NEXT) and
+their limits, each shown by a run (and the two crashes in gdb)."""
+
+import grp
+import os
+import pwd
+import re
+
+from walklib.facts import NotShown, expect, fact
+from walklib.scenes import Custom, Gdb, Part, Run, Say, Shell, run_program, run_shell
+
+TITLE = "Let's hook a library function"
+NOTES_HEADING = "第二步：Let's Hook a Library Function"
+TARGETS = ("step2_programs",)
+# The main thread's stack: 1 MiB (`ulimit -s 1024`) rather than the usual 8, so that
+# the crashes end 20,000 frames deep, and gdb numbers them all in a second.
+STACK_LIMIT = 1 << 20
+
+FILE_SO = "@bin@/libfile.so"
+
+
+def preload(library):
+    return {"LD_PRELOAD": "@bin@/lib%s.so" % library}
+
+
+def set_user_id_copy(ctx, console, record):
+    """Limitation 2: the same program, set-user-ID, ignores LD_PRELOAD."""
+    env = preload("prog2_fixed")
+    record.data["plain"] = run_program(ctx, console, ["secure_exec"], env)
+    record.data["plain_text"] = list(record.lines)
+    console.say("""
+        Now a set-user-ID copy, owned by another user: run by you, its
+        effective user differs from the real one, and the kernel tells the
+        dynamic loader to run it in secure-execution mode (AT_SECURE = 1).
+        """)
+    reason = why_no_set_id_copy(ctx)
+    if reason:
+        record.data["not_shown"] = reason
+        console.say("This machine cannot show it: %s." % reason)
+        return
+    copy = "work/secure_exec_setid"
+    if os.geteuid() == 0:
+        change = "chown nobody %s && chmod u+s %s" % (copy, copy)
+    else:
+        change = "chgrp %s %s && chmod g+s %s" % (other_group(), copy, copy)
+    setup = run_shell(ctx, console, "cp secure_exec %s && %s && ls -l %s" % (copy, change, copy))
+    if setup.returncode != 0:
+        record.data["not_shown"] = "could not make the set-ID copy (%s)" % setup.describe()
+        return
+    mark = len(record.lines)
+    record.data["setid"] = run_program(ctx, console, [copy], env)
+    record.data["setid_text"] = record.lines[mark:]
+
+
+def why_no_set_id_copy(ctx):
+    """None if a set-ID copy can change who the program runs as, here."""
+    if os.statvfs(ctx.work_dir).f_flag & os.ST_NOSUID:
+        return "the build directory is on a file system mounted nosuid"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            return "there is no user `nobody` to own a set-user-ID copy"
+        return None
+    if other_group() is None:
+        return ("walk runs as a user who is neither root (to give a copy to another owner) nor in a "
+                "second group (for a set-group-ID copy)")
+    return None
+
+
+def other_group():
+    for gid in os.getgroups():
+        if gid != os.getgid():
+            try:
+                return grp.getgrgid(gid).gr_name
+            except KeyError:
+                continue
+    return None
+
+
+SCENES = (
+    Part("2.1  prog1, and the article's malloc hook"),
+    Say("""
+        The notes follow an article, "Let's Hook a Library Function": change
+        what a library function does without touching the library ("无需动源代码，
+        无需重新编译"). prog1 allocates 10 bytes and frees them:
+        """),
+    Run("prog1", ["prog1"]),
+    Say("""
+        The article's hook, prog2.c (the notes call it hook.c), defines malloc
+        in a shared library that prints before and after calling the real
+        malloc, found with dlsym(RTLD_NEXT, "malloc"). LD_PRELOAD makes the
+        dynamic loader load it before libc, so the name malloc finds it first.
+        The notes: "不过我自己做不出来结果：coredump" - it crashed for them:
+        """),
+    Run("prog2", ["prog1"], preload("prog2")),
+    Say("""
+        Killed by SIGSEGV, before printing a single line: the notes' core dump,
+        reproduced. gdb shows why.
+        """),
+    Part("2.2  The crash in gdb"),
+    Gdb("prog2-gdb", "prog2_crash.gdb", "prog1"),
+    Part("2.3  The malloc hook that works"),
+    Say("""
+        The rule: a malloc hook must not call anything that allocates, and
+        stdio allocates. prog2_fixed.c formats its line into a buffer on the
+        stack and writes it with write(2):
+        """),
+    Run("prog2-fixed", ["prog1"], preload("prog2_fixed")),
+    Say("""
+        The first malloc is not prog1's: it is the 1024 bytes of stdout's
+        buffer (a terminal's size), asked for by printf inside glibc - and it
+        reached the hook. Keep that in mind for the third limitation (2.7).
+        """),
+    Part("2.4  dlopen and dlsym: dl_prog1"),
+    Say("""
+        libfile.so is built from file1.c and file2.c. dl_prog1 opens it with
+        dlopen(), finds file1 with dlsym(handle, "file1") and calls it. (The
+        notes call libfile.so a static library; it is a shared one, which is
+        what dlopen needs. The notes' path is written into the source; here it
+        is the argument.)
+        """),
+    Run("dl_prog1", ["dl_prog1", FILE_SO]),
+    Part("2.5  Hooking dlsym itself: dl_prog2"),
+    Say("""
+        dl_prog2.c defines dlsym and, inside it, calls dlsym(RTLD_NEXT, "dlsym")
+        to find the real one. Preloaded into dl_prog1 ("无限递归", say the
+        notes):
+        """),
+    Run("dl_prog2", ["dl_prog1", FILE_SO], preload("dl_prog2")),
+    Gdb("dl_prog2-gdb", "dl_prog2.gdb", "dl_prog1"),
+    Part("2.6  dl_prog3 and __libc_dlsym, on today's glibc"),
+    Say("""
+        The article's answer to "如何不递归?" (how not to recurse) is dl_prog3.c:
+        call glibc's __libc_dlsym instead of dlsym. It compiles, and links as a
+        shared library, where undefined symbols are allowed. Run:
+        """),
+    Run("dl_prog3", ["dl_prog1", FILE_SO], preload("dl_prog3")),
+    Say("""
+        The hook ran - its printf came out - and its first call to
+        __libc_dlsym failed: the loader binds a library's calls lazily, at the
+        first call, and found no __libc_dlsym anywhere. Since glibc 2.34,
+        dlopen and dlsym live in libc itself, and libc's symbol table (the one
+        dl_prog1 uses) exports dlsym and dlvsym, but no __libc_dlsym:
+        """),
+    Shell("libc-symbols",
+          "nm -D --defined-only $(ldd ./dl_prog1 | awk '/libc\\.so/ {print $3}') "
+          "| grep -E ' (__libc_dlsym|dlsym|dlvsym)(@|$)'"),
+    Say("""
+        A way that works now, dl_prog3_today.c: find the real dlsym with
+        dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34") - a different function, which
+        the hook does not replace, so nothing recurses. The version string
+        names the dlsym@@GLIBC_2.34 above (glibc before 2.34 has only
+        dlsym@GLIBC_2.2.5, which the file tries next):
+        """),
+    Run("dl_prog3-today", ["dl_prog1", FILE_SO], preload("dl_prog3_today")),
+    Part("2.7  The three limitations, each run"),
+    Say("""
+        1. "Do beware of functions that themselves call dlsym(), when you need
+        to call __libc_dlsym (handle, symbol) in the hook." dlsym_calls_dlsym.c
+        finds the real dlsym the right way, but logs through a helper that
+        looks up an optional log sink with dlsym - which is the hook again:
+        """),
+    Run("limit-dlsym", ["dl_prog1", FILE_SO], preload("dlsym_calls_dlsym")),
+    Say("""
+        2. "Ensure that the SUID bit is not set, otherwise you can't use
+        LD_PRELOAD." secure_exec prints who it runs as and AT_SECURE, then
+        allocates 10 bytes, with the working malloc hook preloaded:
+        """),
+    Custom("limit-setid", set_user_id_copy),
+    Say("""
+        3. "Internal library function calls are resolved before runtime - say,
+        if some function in libc calls getaddrinfo() or malloc(), it will never
+        call the hook." count_calls.c hooks write, open and malloc and announces
+        each call that reaches it; internal_calls.c calls write() and open()
+        itself, then printf(), fopen() and strdup():
+        """),
+    Run("limit-internal", ["internal_calls"], preload("count_calls")),
+    Say("""
+        printf's write and fopen's open never reached the hook: inside libc
+        they are direct calls to internal names, bound when libc.so was linked
+        (step 1 showed the same for read). But malloc did: printf's buffer
+        (1024), fopen's FILE (472) and strdup's copy (7) all came through the
+        hook. The article's own example is wrong on today's glibc: malloc is
+        the exception, called through the PLT inside libc on purpose, so that a
+        program can replace the allocator (the glibc manual, "Replacing
+        malloc").
+        """),
+)
+
+
+@fact("prog1 runs: its three lines, exit status 0")
+def prog1_runs(t):
+    run = t.scene("prog1")
+    for line in ("calling from main...", "returning to main...", "freeing memory..."):
+        expect(run.has("^" + line.replace(".", r"\.") + "$"), "missing: " + line)
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+
+
+@fact("prog1 with the article's malloc hook: killed by SIGSEGV before printing anything (the notes' coredump)")
+def prog2_crashes(t):
+    run = t.scene("prog2")
+    expect(run.outcome.signal_name == "SIGSEGV", "it ended with " + run.outcome.describe())
+    expect(not run.has("calling from main"), "prog1 printed a line")
+
+
+@fact("gdb: malloc (prog2.c) -> puts -> _IO_file_doallocate -> malloc (prog2.c), from main's first printf")
+def prog2_recursion(t):
+    gdb = t.scene("prog2-gdb")
+    expect(gdb.has(r"Program received signal SIGSEGV"), "no SIGSEGV under gdb")
+    top = gdb.after_command("bt 8")
+    expect(top.has(r" in malloc \(size=\d+\) at .*prog2\.c:\d+"), "no hook malloc in the innermost frames")
+    expect(top.has(r"_IO_file_doallocate"), "no _IO_file_doallocate in the innermost frames")
+    expect(top.has(r"_IO_puts \(str=0x[0-9a-f]+ \"inside shared object\.\.\.\"\)"), "no puts of the hook's line")
+    bottom = gdb.after_command("bt -4")
+    expect(bottom.has(r"in main \(\) at .*prog1\.c:\d+"), "main is not the outermost frame")
+    expect(bottom.has(r"_IO_puts \(str=0x[0-9a-f]+ \"calling from main\.\.\.\"\)"), "main's first printf is not there")
+
+
+@fact("gdb: over 10,000 frames deep, the stack pointer is at the end of the 1 MiB [stack] mapping")
+def prog2_overflow(t):
+    check_overflow(t.scene("prog2-gdb"), "bt -4")
+
+
+def check_overflow(gdb, bottom_command):
+    bottom = gdb.after_command(bottom_command)
+    depth = int(bottom.line(r"^#\d+ .*in main \(").split()[0][1:])
+    expect(depth > 10000, "only %d frames" % depth)
+    sp = int(gdb.after_command("p $sp").line(r"0x[0-9a-f]+").split("0x")[-1].rstrip(")").split()[0], 16)
+    mapping = gdb.after_command('pipe info proc mappings | grep -E "Start Addr|\\[stack\\]"').line(r"\[stack\]")
+    start, end = (int(word, 16) for word in mapping.split()[:2])
+    expect(end - start == STACK_LIMIT, "the stack mapping is %d bytes, not %d" % (end - start, STACK_LIMIT))
+    expect(sp - start < 4096, "$sp %#x is not in the last page of the stack (from %#x)" % (sp, start))
+
+
+@fact("the working malloc hook sees prog1's malloc(10) and the 1024-byte stdout buffer glibc asks for")
+def prog2_fixed_works(t):
+    run = t.scene("prog2-fixed")
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+    expect(run.index(r"^malloc\(1024\) = 0x") < run.index(r"^calling from main\.\.\.$")
+           < run.index(r"^malloc\(10\) = 0x") < run.index(r"^returning to main\.\.\.$"), "lines out of order")
+
+
+@fact("dl_prog1: dlopen + dlsym find file1 in libfile.so: 'The value of x is 100'")
+def dl_prog1_works(t):
+    run = t.scene("dl_prog1")
+    expect(run.has(r"^The value of x is 100$") and run.outcome.returncode == 0, run.outcome.describe())
+
+
+@fact("dl_prog2: the dlsym hook recurses ('before dlsym' over and over, never 'after') until SIGSEGV")
+def dl_prog2_recursion(t):
+    run = t.scene("dl_prog2")
+    expect(run.outcome.signal_name == "SIGSEGV", run.outcome.describe())
+    folded = run.line(r"^\.\.\. the same line \d+ more times$")
+    expect(int(re.search(r"\d+", folded).group()) > 1000, "only " + folded)
+    expect(not run.has("after dlsym"), "a dlsym call returned")
+
+
+@fact("gdb: dlsym (dl_prog2.c) calls dlsym (dl_prog2.c), from main, past the stack's end")
+def dl_prog2_in_gdb(t):
+    gdb = t.scene("dl_prog2-gdb")
+    expect(gdb.has(r"Program received signal SIGSEGV"), "no SIGSEGV under gdb")
+    top = gdb.after_command("bt 5")
+    expect(len([line for line in top.lines if " in dlsym (" in line and "dl_prog2.c" in line]) >= 2,
+           "not two dlsym frames of dl_prog2.c among the innermost")
+    check_overflow(gdb, "bt -3")
+    count = gdb.after_command(r"shell grep -c \"before dlsym\" .*/dl_prog2\.out", regex=True)
+    expect(int(count.line(r"^\d+$")) > 1000, "the file has only %s lines" % count.line(r"^\d+$"))
+
+
+@fact("dl_prog3: glibc no longer exports __libc_dlsym: 'undefined symbol: __libc_dlsym', exit status 127")
+def dl_prog3_fails(t):
+    run = t.scene("dl_prog3")
+    expect(run.has(r"symbol lookup error: .*libdl_prog3\.so: undefined symbol: __libc_dlsym"), "no lookup error")
+    expect(run.outcome.returncode == 127, run.outcome.describe())
+    symbols = t.scene("libc-symbols")
+    expect(symbols.has(r" T dlsym@@GLIBC_2\.34$") and symbols.has(r" T dlvsym@@GLIBC_2\.34$"),
+           "libc does not list dlsym and dlvsym @@GLIBC_2.34")
+    expect(not symbols.has(r" T __libc_dlsym"), "libc exports __libc_dlsym")
+
+
+@fact("dl_prog3_today: the dlsym hook through dlvsym works: 'Hooked (looking up \"file1\")', x is 100")
+def dlvsym_works(t):
+    run = t.scene("dl_prog3-today")
+    expect(run.index(r'Ha Ha\.\.\.dlsym\(\) Hooked \(looking up "file1"\)') < run.index(r"^The value of x is 100$"),
+           "no hooked lookup of file1 before the result")
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+
+
+@fact("limitation 1: a dlsym hook that calls a function that calls dlsym dies of SIGSEGV")
+def limit_dlsym(t):
+    run = t.scene("limit-dlsym")
+    expect(run.outcome.signal_name == "SIGSEGV", run.outcome.describe())
+    expect(not run.has("The value of x"), "dl_prog1 finished")
+
+
+@fact("limitation 2: secure_exec sees the hook; its set-ID copy runs with AT_SECURE 1 and without it")
+def limit_setid(t):
+    scene = t.scene("limit-setid")
+    plain = "\n".join(scene.data.get("plain_text", []))
+    expect("AT_SECURE 0" in plain and "malloc(10) = 0x" in plain, "the plain run did not show the hook")
+    if "not_shown" in scene.data:
+        raise NotShown(scene.data["not_shown"])
+    setid = [line.strip() for line in scene.data["setid_text"]]
+    expect(any(line.endswith("AT_SECURE 1") for line in setid), "the set-ID copy did not run with AT_SECURE 1")
+    expect(not any(line.startswith("malloc(") for line in setid), "the set-ID copy loaded the hook")
+    expect("done" in setid and scene.data["setid"].returncode == 0, "the set-ID copy did not finish")
+
+
+@fact("limitation 3: printf's write and fopen's open never reach the hook; glibc's mallocs do")
+def limit_internal(t):
+    run = t.scene("limit-internal")
+    lines = run.lines
+
+    def between(first, second):
+        return lines[run.index(first) + 1:run.index(second)]
+
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+    after_printf = between(r"^2\. main calls printf", r"^\[hook\] write\(1, \.\.\., 21\)$")
+    expect(after_printf == [], "printf's line was followed by %r" % after_printf)
+    expect(run.has(r"^\[hook\] open\(\"/dev/null\"\)$"), "main's own open did not reach the hook")
+    after_fopen = between(r"^4\. main calls fopen", r"^\[hook\] write\(1, \.\.\., 23\)$")
+    expect(after_fopen == ["[hook] malloc(472)"], "after fopen: %r" % after_fopen)
+    expect(lines[run.index(r"^5\. main calls strdup") + 1] == "[hook] malloc(7)", "strdup's malloc not seen")
+    expect(between(r"^1\. main calls write", r"^2\. main calls printf") == ["[hook] malloc(1024)"],
+           "printf's buffer malloc not seen")
+
+
+FACTS = (prog1_runs, prog2_crashes, prog2_recursion, prog2_overflow, prog2_fixed_works, dl_prog1_works,
+         dl_prog2_recursion, dl_prog2_in_gdb, dl_prog3_fails, dlvsym_works, limit_dlsym, limit_setid,
+         limit_internal)

@@ -1,0 +1,136 @@
+"""The facts a step's batch transcript must show, and how they are checked.
+
+A step lists them in FACTS, each made with the @fact decorator:
+
+    @fact("'Hello' comes after 'i = 3'")
+    def hello_after_input(t):
+        run = t.scene("cin")
+        expect(run.index(r"Hello") > run.index(r"i = 3"), "Hello came first")
+
+The function gets the Transcript; it returns quietly when the fact holds,
+raises FactFailed (expect() and the lookups do) when it does not, and
+NotShown when this machine cannot show it (the reason is printed; the run
+then ends with exit status 77, which ctest counts as skipped, never as
+passed).
+"""
+
+import re
+
+
+class FactFailed(Exception):
+    pass
+
+
+class NotShown(Exception):
+    pass
+
+
+class Fact:
+    def __init__(self, description, check):
+        self.description = description
+        self.check = check
+
+
+def fact(description):
+    def wrap(function):
+        return Fact(description, function)
+
+    return wrap
+
+
+def expect(condition, message):
+    if not condition:
+        raise FactFailed(message)
+
+
+STAMP = re.compile(r"\[\s*(\d+) ms\]")
+
+
+def stamp_ms(line):
+    """The milliseconds of a "[ 1000 ms] ..." line."""
+    match = STAMP.search(line)
+    if match is None:
+        raise FactFailed("no [N ms] stamp in %r" % line)
+    return int(match.group(1))
+
+
+class SceneView:
+    def __init__(self, record):
+        self.record = record
+        self.name = record.name
+        self.lines = [line.strip() for line in record.lines]
+        self.outcome = record.outcome
+        self.data = record.data
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    def index(self, pattern, start=0):
+        """Index of the first line from `start` on that matches pattern."""
+        for i in range(start, len(self.lines)):
+            if re.search(pattern, self.lines[i]):
+                return i
+        raise FactFailed("scene %s: no line matches /%s/" % (self.name, pattern))
+
+    def line(self, pattern, start=0):
+        return self.lines[self.index(pattern, start)]
+
+    def has(self, pattern):
+        return any(re.search(pattern, line) for line in self.lines)
+
+    def after_command(self, command, occurrence=1, regex=False):
+        """A gdb scene: the lines printed by `(gdb) command` (its n-th run);
+        with regex=True, command is a pattern for the whole command line."""
+        seen = 0
+        for i, line in enumerate(self.lines):
+            if (re.fullmatch(command, line[6:]) if regex else line[6:] == command) and line.startswith("(gdb) "):
+                seen += 1
+                if seen == occurrence:
+                    end = i + 1
+                    while end < len(self.lines) and not self.lines[end].startswith("(gdb) "):
+                        end += 1
+                    return SceneSlice(self, self.lines[i + 1:end], command)
+        raise FactFailed("scene %s: `%s` was not run %d time(s)" % (self.name, command, occurrence))
+
+
+class SceneSlice(SceneView):
+    def __init__(self, scene, lines, command):
+        self.record = scene.record
+        self.name = "%s, `%s`" % (scene.name, command)
+        self.lines = lines
+        self.outcome = scene.outcome
+        self.data = scene.data
+
+
+class Transcript:
+    def __init__(self, console):
+        self.records = console.scenes
+
+    def scene(self, name):
+        if name not in self.records:
+            raise FactFailed("scene %s did not run" % name)
+        return SceneView(self.records[name])
+
+
+def check_all(facts, console):
+    """Prints one line per fact; returns (failed, not_shown) counts."""
+    transcript = Transcript(console)
+    failed = not_shown = 0
+    console.write("")
+    console.write("Facts this transcript must show:")
+    for item in facts:
+        try:
+            item.check(transcript)
+        except FactFailed as error:
+            failed += 1
+            console.write("  FAILED     %s\n             (%s)" % (item.description, error))
+        except NotShown as error:
+            not_shown += 1
+            console.write("  NOT SHOWN  %s\n             (%s)" % (item.description, error))
+        except Exception as error:  # a check that breaks is a failure too
+            failed += 1
+            console.write("  FAILED     %s\n             (the check broke: %r)" % (item.description, error))
+        else:
+            console.write("  ok         %s" % item.description)
+    return failed, not_shown
