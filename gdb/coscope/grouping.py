@@ -58,7 +58,7 @@ def group_by_stack(tasks):
     return sorted(groups.values(), key=lambda group: (-len(group.tasks), min(task.id for task in group.tasks)))
 
 
-def id_ranges(ids, max_ranges=16):
+def id_ranges(ids, max_ranges=8):
     """"1-3, 17, 20-22" for sorted ids; past max_ranges ranges, "..." ends the text."""
     ranges = []
     for task_id in ids:

@@ -74,7 +74,7 @@ def format_table(rows):
 
 
 def more_line(count, what):
-    return '... and %d more %s (see "show coscope print-limit")' % (count, what)
+    return '... and %d more %s ("set coscope print-limit unlimited" lists all)' % (count, what)
 
 
 class InfoCoroutines(gdb.Command):

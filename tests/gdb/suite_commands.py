@@ -111,10 +111,10 @@ CHECKS = [
     ("info coroutines", [
         r"(?m)^\s+Id\s+Name\s+State",
         r"(?m)^\s+4\s+-\s+sleep",
-        r'(?m)^\.\.\. and 5 more coroutines \(see "show coscope print-limit"\)$',
+        r'(?m)^\.\.\. and 5 more coroutines \("set coscope print-limit unlimited" lists all\)$',
         r"\A(?:[^\n]*\n){5}[^\n]*\Z",  # the header, 4 rows and the note
     ]),
-    ("info coroutines -group", [r'\A3 coroutines, ids 1-3', r'(?m)^\.\.\. and 2 more groups of 2 coroutines \(see "show coscope print-limit"\)$']),
+    ("info coroutines -group", [r'\A3 coroutines, ids 1-3', r'(?m)^\.\.\. and 2 more groups of 2 coroutines \("set coscope print-limit unlimited" lists all\)$']),
     ("info coroutines /^reader", [r"reader-2", never(r"\.\.\. and")]),  # 2 rows pass the filter: no note
     ("set coscope print-limit unlimited", [NO_OUTPUT]),
     ("show coscope print-limit", [r"is unlimited\.\Z"]),
