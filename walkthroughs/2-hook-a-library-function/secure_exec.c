@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 int main(void) {
-  printf("uid %d, euid %d, AT_SECURE %lu\n", (int)getuid(), (int)geteuid(), getauxval(AT_SECURE));
+  printf("uid %d, euid %d, gid %d, egid %d, AT_SECURE %lu\n", (int)getuid(), (int)geteuid(),
+         (int)getgid(), (int)getegid(), getauxval(AT_SECURE));
   free(malloc(10));
   printf("done\n");
   return 0;

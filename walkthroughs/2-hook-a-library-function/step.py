@@ -24,15 +24,10 @@ def preload(library):
 
 
 def set_user_id_copy(ctx, console, record):
-    """Limitation 2: the same program, set-user-ID, ignores LD_PRELOAD."""
+    """Limitation 2: the same program, set-ID, ignores LD_PRELOAD."""
     env = preload("prog2_fixed")
     record.data["plain"] = run_program(ctx, console, ["secure_exec"], env)
     record.data["plain_text"] = list(record.lines)
-    console.say("""
-        Now a set-user-ID copy, owned by another user: run by you, its
-        effective user differs from the real one, and the kernel tells the
-        dynamic loader to run it in secure-execution mode (AT_SECURE = 1).
-        """)
     reason = why_no_set_id_copy(ctx)
     if reason:
         record.data["not_shown"] = reason
@@ -40,8 +35,19 @@ def set_user_id_copy(ctx, console, record):
         return
     copy = "work/secure_exec_setid"
     if os.geteuid() == 0:
+        console.say("""
+            Now a set-user-ID copy owned by `nobody`: run by you, its effective
+            user differs from the real one, and the kernel tells the dynamic
+            loader to run it in secure-execution mode (AT_SECURE = 1).
+            """)
         change = "chown nobody %s && chmod u+s %s" % (copy, copy)
     else:
+        console.say("""
+            Now a set-group-ID copy, of your group %s: run by you, its effective
+            group differs from the real one, and the kernel tells the dynamic
+            loader to run it in secure-execution mode (AT_SECURE = 1). (Only
+            root could make a set-user-ID copy owned by another user.)
+            """ % other_group())
         change = "chgrp %s %s && chmod g+s %s" % (other_group(), copy, copy)
     setup = run_shell(ctx, console, "cp secure_exec %s && %s && ls -l %s" % (copy, change, copy))
     if setup.returncode != 0:
@@ -168,6 +174,13 @@ SCENES = (
         allocates 10 bytes, with the working malloc hook preloaded:
         """),
     Custom("limit-setid", set_user_id_copy),
+    Say("""
+        The set-ID copy printed no malloc line: the loader did not load the
+        hook. In secure-execution mode it ignores LD_PRELOAD entries that
+        contain a slash, and loads the others only from the system's library
+        directories, and only if they are set-user-ID themselves (ld.so(8)):
+        otherwise anyone could run their code with another user's rights.
+        """),
     Say("""
         3. "Internal library function calls are resolved before runtime - say,
         if some function in libc calls getaddrinfo() or malloc(), it will never

@@ -166,6 +166,8 @@ class Custom:
         self.function = function
 
     def play(self, ctx, console):
+        if not ctx.batch and not console.pause():
+            return False
         record = console.begin_scene(self.name)
         self.function(ctx, console, record)
         console.end_scene()
