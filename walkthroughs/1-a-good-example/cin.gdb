@@ -40,7 +40,8 @@ info coroutines
 info breakpoints
 
 #== The input arrives
-#> Now the number arrives, a second from now, and the program runs to its end.
+#> Now the number arrives, a second from now (or when you type it), and the
+#> program runs to its end.
 walk-input-after 1 3
 delete
 continue

@@ -20,7 +20,8 @@ SCENES = (
         prints "Hello, coscope!". The notes: "不是所有的阻塞操作都被hook过 ...
         比如std::cin对应的系统调用就肯定没有" - not every blocking call is
         hooked, std::cin's certainly not. The number 3 arrives on stdin one
-        second after the start; every line the program prints starts with the
+        second after the start (when you run the step yourself, you type it,
+        whenever you like); every line the program prints starts with the
         milliseconds since it started.
         """),
     Run("cin", ["step1_cin"], input=Input("3\n", after_s=1.0), shown="(sleep 1; echo 3) | ./step1_cin"),

@@ -61,6 +61,8 @@ class Run:
         self.timeout_s = timeout_s
 
     def display(self, ctx):
+        if self.input and not ctx.batch:  # `shown` tells how batch feeds the input
+            return shown_command(ctx, self.argv, self.env)
         return self.shown or shown_command(ctx, self.argv, self.env)
 
     def play(self, ctx, console):
