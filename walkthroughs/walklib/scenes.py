@@ -23,9 +23,9 @@ from .terminal import Outcome, run_on_pty
 
 
 class Input:
-    """What arrives on a program's stdin: `text` after `after_s` seconds, then
-    end of input (batch). An interactive learner types it instead, told by
-    `prompt`."""
+    """What arrives on a program's stdin: `text`, `after_s` seconds after the
+    program's first line, then end of input (batch). An interactive learner
+    types it instead, told by `prompt`."""
 
     def __init__(self, text, after_s, prompt=None):
         self.text = text
@@ -98,7 +98,8 @@ def run_program(ctx, console, argv, env=None, shown=None, input=None, timeout_s=
     batch_input = input if ctx.batch else None
 
     def note_input(ms):
-        console.output("[walk: %r written to stdin at %d ms, then end of input]" % (batch_input.text, ms))
+        console.output("[walk: %r written to stdin %d ms after the first line, then end of input]"
+                       % (batch_input.text, ms))
 
     outcome = run_on_pty(argv, env=full_env, cwd=ctx.bin_dir, emit=console.output,
                          stdin_text=batch_input.text if batch_input else None,

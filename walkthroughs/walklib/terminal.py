@@ -97,9 +97,11 @@ def run_on_pty(argv, *, env, cwd, emit, stdin_text=None, stdin_after_s=0.0, on_i
                inherit_stdin=False, timeout_s=60.0, stack_limit=DEFAULT_STACK_LIMIT):
     """Runs argv with stdout and stderr on a new pty; emit(line) for each line.
 
-    stdin: the text stdin_text written stdin_after_s seconds after the start,
-    then end of input (on_input(ms) is called right after the write); or the
-    walk's own stdin (inherit_stdin, an interactive learner types); or empty.
+    stdin: the text stdin_text, written stdin_after_s seconds after the
+    program's first output (or after its start, if it prints nothing by then),
+    then end of input; on_input(ms) is called right after the write with the
+    milliseconds since that first output. Or the walk's own stdin
+    (inherit_stdin: an interactive learner types). Or empty.
     The main thread's stack is limited to stack_limit bytes.
     """
     master, slave = pty.openpty()
@@ -116,12 +118,14 @@ def run_on_pty(argv, *, env, cwd, emit, stdin_text=None, stdin_after_s=0.0, on_i
     finally:
         os.close(slave)
     folder = LineFolder(emit)
-    input_due = started + stdin_after_s if stdin_text is not None else None
+    input_pending = stdin_text is not None
+    first_output = None
     deadline = started + timeout_s
     timed_out = False
     try:
         while True:
             now = time.monotonic()
+            input_due = (first_output or started) + stdin_after_s if input_pending else None
             if input_due is not None and now >= input_due:
                 drain(master, folder)  # what came before the input is shown before it
                 try:
@@ -130,8 +134,8 @@ def run_on_pty(argv, *, env, cwd, emit, stdin_text=None, stdin_after_s=0.0, on_i
                 except OSError:
                     pass
                 if on_input:
-                    on_input(int((time.monotonic() - started) * 1000))
-                input_due = None
+                    on_input(int((time.monotonic() - (first_output or started)) * 1000))
+                input_pending = False
                 continue
             if now >= deadline:
                 timed_out = True
@@ -139,8 +143,11 @@ def run_on_pty(argv, *, env, cwd, emit, stdin_text=None, stdin_after_s=0.0, on_i
                 break
             wait = deadline - now if input_due is None else min(input_due, deadline) - now
             ready, _, _ = select.select([master], [], [], max(0.0, min(wait, 0.5)))
-            if ready and not read_into(master, folder):
-                break  # every writer closed the pty: the program ended
+            if ready:
+                if not read_into(master, folder):
+                    break  # every writer closed the pty: the program ended
+                if first_output is None:
+                    first_output = time.monotonic()
     finally:
         drain(master, folder)
         os.close(master)
