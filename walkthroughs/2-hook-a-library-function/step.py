@@ -168,6 +168,7 @@ SCENES = (
         looks up an optional log sink with dlsym - which is the hook again:
         """),
     Run("limit-dlsym", ["dl_prog1", FILE_SO], preload("dlsym_calls_dlsym")),
+    Gdb("limit-dlsym-gdb", "dlsym_calls_dlsym.gdb", "dl_prog1"),
     Say("""
         2. "Ensure that the SUID bit is not set, otherwise you can't use
         LD_PRELOAD." secure_exec prints who it runs as and AT_SECURE, then
@@ -300,11 +301,15 @@ def dlvsym_works(t):
     expect(run.outcome.returncode == 0, run.outcome.describe())
 
 
-@fact("limitation 1: a dlsym hook that calls a function that calls dlsym dies of SIGSEGV")
+@fact("limitation 1: a dlsym hook that calls a function that calls dlsym dies of SIGSEGV, dlsym -> log_lookup -> dlsym")
 def limit_dlsym(t):
     run = t.scene("limit-dlsym")
     expect(run.outcome.signal_name == "SIGSEGV", run.outcome.describe())
     expect(not run.has("The value of x"), "dl_prog1 finished")
+    bt = t.scene("limit-dlsym-gdb").after_command("bt 6")
+    frames = [line for line in bt.lines if "dlsym_calls_dlsym.c" in line]
+    expect(sum(" dlsym (" in line for line in frames) >= 2 and sum("log_lookup" in line for line in frames) >= 2,
+           "no dlsym / log_lookup recursion in the innermost frames")
 
 
 @fact("limitation 2: secure_exec sees the hook; its set-ID copy runs with AT_SECURE 1 and without it")
