@@ -63,7 +63,9 @@ Usage: coroutine                 show the selected coroutine
 
 The coroutine's stack is shown above the current thread's frame #0, which
 stays the thread's own (backtraces leave it out): the coroutine's innermost
-frame is #1, the runtime's switch-out point; its own functions come above.
+frame is #1, the runtime's switch-out point; its own functions come above,
+down to its entry, co::detail::task_main, where its backtrace ends ("set
+coscope hide-runtime-frames on" leaves the runtime's frames out).
 Nothing in the program is changed, so this works on core files too. The
 selection ends when the program runs again. A running coroutine has no saved
 stack: selecting it switches to the thread that runs it, and bt shows that

@@ -40,9 +40,7 @@ With no argument, shows them all; "show coscope NAME" shows one."""
 
 
 class PrintLimit(gdb.Parameter):
-    """Set the most coroutines "info coroutines" lists.
-
-The list stops after this many coroutines (those passing the command's
+    """The list stops after this many coroutines (those passing the command's
 STATE or /REGEX filter, in id order) with a line saying how many more there
 are. With -group, it is the most groups listed. 0 or "unlimited" lists all.
 Only the coroutines listed are unwound, so a small limit keeps the command
@@ -64,9 +62,7 @@ fast on a program with many thousands of them."""
 
 
 class HideRuntimeFrames(gdb.Parameter):
-    """Set whether a selected coroutine's backtraces leave out the runtime's frames.
-
-When on, "bt" (and "coroutine ID bt", "coroutine apply ... bt") on a
+    """When on, "bt" (and "coroutine ID bt", "coroutine apply ... bt") on a
 suspended coroutine's stack shows only the coroutine's own code and the
 libraries it calls: not the runtime's switch-out, park and hook frames
 above it, nor the runtime code between its entry and its function. The
