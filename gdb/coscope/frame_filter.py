@@ -4,9 +4,9 @@
     own (gdb always takes frame #0 from the thread; the coroutine's frames
     start at #1): backtraces leave it out. `frame 0` still reaches it.
   - A coroutine's stack, selected or running on a thread, ends at its entry,
-    co::detail::task_main: the frames below it (the first switch into the
-    task, Boost.Context's make_fcontext and a zero return address) are the
-    switch machinery's, not calls anybody made.
+    co::detail::task_main: below it is only the first switch into the task
+    (task_trampoline, the outermost frame: the runtime marks it so), not a
+    call anybody made.
   - With `set coscope hide-runtime-frames on`, a selected coroutine's
     backtrace leaves out the runtime's frames (frames.is_runtime_frame),
     except the entry.

@@ -60,9 +60,9 @@ def describe_location(frame):
 
 
 # Every coroutine's stack starts with this function of the runtime: it calls
-# the task's callable (runtime/src/spawn.cpp). Below it there are only the
-# switch machinery's first frame and Boost.Context's make_fcontext, whose
-# return address is not one: a backtrace of a coroutine ends here.
+# the task's callable (runtime/src/spawn.cpp). Below it there is only the
+# first switch into the task (task_trampoline, marked as the outermost frame
+# in runtime/src/context.cpp): a backtrace of a coroutine ends here.
 COROUTINE_ENTRY = "co::detail::task_main"
 
 

@@ -104,6 +104,10 @@ inline void landed(Task* self, bctx::transfer_t from) {
 }
 
 void task_trampoline(bctx::transfer_t from) {
+  // The first frame on a task's stack: tell unwinders (gdb, libgcc) that
+  // nothing calls it, as glibc's thread start does. Without this, gdb goes on
+  // into make_fcontext's exit stub and ends with a frame at address 0.
+  __asm__ volatile(".cfi_undefined rip");
   Task* task = static_cast<Task*>(from.data);
   after_switch_to_task(nullptr);
   task->processer->return_context = from.fctx;

@@ -20,6 +20,8 @@ TASK_IDS = range(1, 10)
 # A frame line of a backtrace, innermost function first: "#N  [0x... in] fn(".
 FRAME = r"#\d+ +(?:0x[0-9a-f]+ in )?"
 ENTRY_LINE = FRAME + r"co::detail::task_main\(co::detail::Task\*\) \(tk=0x[0-9a-f]+\) at \S*spawn\.cpp:\d+"
+# The same, as gdb prints it without the frame filters (no parameter types).
+PLAIN_ENTRY_LINE = FRAME + r"co::detail::task_main \(tk=0x[0-9a-f]+\) at \S*spawn\.cpp:\d+"
 NO_NULL_FRAME = r"\A(?![\s\S]*0x0000000000000000 in)"
 NO_OUTPUT = r"\A\Z"  # a setting was set without complaint
 
@@ -42,6 +44,14 @@ CHECKS = [
     # --- the bottom of the stack: every backtrace ends at the coroutine's entry
     *[("coroutine %d bt" % task_id, [ENTRY_LINE + r"\Z", NO_NULL_FRAME, never("make_fcontext")]) for task_id in TASK_IDS],
     ("coroutine 1 bt -2", [r"\A" + FRAME + r"[^\n]*\n" + ENTRY_LINE + r"\Z"]),  # the outermost two
+    # Without the filters gdb itself stops below the entry: the runtime marks
+    # the first frame on a task's stack as the outermost one.
+    ("coroutine 5 bt -no-filters -2", [r"\A" + PLAIN_ENTRY_LINE + r"\n" + FRAME + r"co::detail::\(anonymous namespace\)::task_trampoline[^\n]*\Z",
+                                       NO_NULL_FRAME, never("make_fcontext")]),
+    ("coroutine 5 frame function co::detail::task_main", [PLAIN_ENTRY_LINE]),
+    ("up", [r"task_trampoline"]),
+    ("up", [r"Initial frame selected; you cannot go up"]),
+    ("coroutine deselect", [r"Coroutine deselected"]),
 
     # --- coroutine apply: every coroutine, in id order, the view restored after
     ("coroutine 1 frame function sleep_deeply", [r"^#\d+ .*sleep_deeply \(index=1\)"]),
