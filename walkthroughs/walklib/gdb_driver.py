@@ -71,7 +71,6 @@ class Driver:
         self.placeholders = dict(config.get("placeholders", {}))
         self.stdin_fifo = config.get("stdin_fifo")
         self.stdin_writer = None
-        self.started = time.monotonic()
         if self.stdin_fifo:
             self.placeholders["@stdin@"] = "< " + self.stdin_fifo
         else:
@@ -92,7 +91,7 @@ class Driver:
 
     def execute(self, command):
         command = self.substitute(command)
-        if "< " + str(self.stdin_fifo) in command:
+        if self.stdin_fifo and "< " + self.stdin_fifo in command:
             self.open_stdin_writer()
         gdb.write("(gdb) " + command + "\n")
         gdb.flush()
@@ -152,20 +151,19 @@ class Driver:
 
 
 class FifoWriter(threading.Thread):
-    """Opens the program's stdin FIFO for writing, then writes what
-    walk-input-after queues, at its time, and closes it (end of input)."""
+    """Opens the program's stdin FIFO for writing (which waits for the
+    program's side to open it), then writes the text walk-input-after gives,
+    at its time, and closes it: end of input."""
 
     def __init__(self, path):
         super().__init__(daemon=True)
         self.path = path
-        self.lock = threading.Lock()
-        self.pending = None  # (due, text)
-        self.wakeup = threading.Event()
+        self.request = None  # (due, text), set once
+        self.requested = threading.Event()
 
     def send_at(self, due, text):
-        with self.lock:
-            self.pending = (due, text)
-        self.wakeup.set()
+        self.request = (due, text)
+        self.requested.set()
 
     def run(self):
         try:
@@ -173,18 +171,12 @@ class FifoWriter(threading.Thread):
         except OSError:
             return
         try:
-            while True:
-                self.wakeup.wait()
-                with self.lock:
-                    due, text = self.pending
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                try:
-                    os.write(fd, text.encode())
-                except OSError:
-                    pass
-                return
+            self.requested.wait()
+            due, text = self.request
+            time.sleep(max(0.0, due - time.monotonic()))
+            os.write(fd, text.encode())
+        except OSError:
+            pass  # the program is gone
         finally:
             os.close(fd)
 

@@ -19,7 +19,7 @@ import os
 import shlex
 
 from . import gdb_session
-from .terminal import Outcome, run_on_pty
+from .terminal import run_on_pty
 
 
 class Input:
@@ -177,4 +177,4 @@ class Custom:
         return True
 
 
-__all__ = ["Input", "Part", "Say", "Run", "Shell", "Gdb", "Custom", "Outcome", "run_program", "run_shell"]
+__all__ = ["Input", "Part", "Say", "Run", "Shell", "Gdb", "Custom", "run_program", "run_shell"]
