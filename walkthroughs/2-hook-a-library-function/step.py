@@ -54,7 +54,10 @@ def set_user_id_copy(ctx, console, record):
         record.data["not_shown"] = "could not make the set-ID copy (%s)" % setup.describe()
         return
     mark = len(record.lines)
-    record.data["setid"] = run_program(ctx, console, [copy], env)
+    try:
+        record.data["setid"] = run_program(ctx, console, [copy], env)
+    finally:
+        os.remove(os.path.join(ctx.bin_dir, copy))  # no set-ID program is left behind
     record.data["setid_text"] = record.lines[mark:]
 
 
