@@ -27,8 +27,11 @@ def command_line(ctx, scene):
     line = [ctx.gdb, "-nx", "-q"]
     if ctx.batch:
         line.append("-batch")
+    # The toolkit's auto-load entry is in libcoscope, or, linked statically,
+    # in the program itself: both directories go on the safe path.
     line += ["-iex", "set debuginfod enabled off",
              "-iex", "add-auto-load-safe-path " + ctx.library_dir,
+             "-iex", "add-auto-load-safe-path " + ctx.bin_dir,
              "-x", DRIVER,
              "--args", os.path.join(ctx.bin_dir, scene.program)]
     line += [ctx.expand(arg) for arg in scene.args]
