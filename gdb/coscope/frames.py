@@ -24,18 +24,24 @@ _SANITIZER_LIBRARIES = ("libasan.", "libtsan.", "libubsan.")
 
 
 def is_runtime_frame(frame):
-    """The runtime's own frames, and a sanitizer's interceptors in front of them."""
+    """The runtime's own frames, and a sanitizer's interceptors in front of them.
+
+    A frame with line info is judged by its source file: the program's code
+    inlined into a runtime function (a task's lambda inside
+    ClosureFor::invoke, at -O2) is the program's, whatever the function's
+    name. Only frames without line info (Boost.Context's assembly) are
+    judged by name."""
     try:
         name = frame.name() or ""
-        if _RUNTIME_NAMES.match(name) or _SANITIZER_NAMES.match(name):
+        if _SANITIZER_NAMES.match(name):
             return True
         symtab = frame.find_sal().symtab
-        if symtab is not None and _RUNTIME_SOURCE.search(symtab.filename):
+        if symtab is None:
+            return _RUNTIME_NAMES.match(name) is not None
+        if _RUNTIME_SOURCE.search(symtab.filename):
             return True
-        if symtab is not None and symtab.objfile is not None:
-            library = os.path.basename(symtab.objfile.filename)
-            return library.startswith("libcoscope.") or library.startswith(_SANITIZER_LIBRARIES)
-        return False
+        library = os.path.basename(symtab.objfile.filename) if symtab.objfile is not None else ""
+        return library.startswith("libcoscope.") or library.startswith(_SANITIZER_LIBRARIES)
     except gdb.error:
         return False
 
