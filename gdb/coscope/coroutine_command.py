@@ -14,40 +14,14 @@ def find(task_id):
     return TaskView(pointer)
 
 
-def running_thread(task):
-    thread = stacks.thread_by_lwp(task.thread_id)
-    if thread is None:
-        raise gdb.GdbError("Coroutine %d runs on LWP %d, which gdb does not know." % (task.id, task.thread_id))
-    return thread
-
-
-def require_stack(task):
-    if task.state == "done":
-        raise gdb.GdbError("Coroutine %d has finished: no stack." % task.id)
-    if not task.suspended:
-        raise gdb.GdbError("Coroutine %d has not run yet: no stack." % task.id)
-
-
-def select_frame(level):
-    frame = gdb.newest_frame()
-    for _ in range(level):
-        frame = frame.older()
-        if frame is None:
-            raise gdb.GdbError("No frame at level %d." % level)
-    frame.select()
-
-
-
 def show_stack_of(task):
-    """Makes gdb's stack commands show `task`: its thread if it runs (returns
-    True), else its saved stack through the unwinder (returns False)."""
-    if task.running:
-        selection.deselect()
-        running_thread(task).switch()
-        return True
-    require_stack(task)
-    selection.select(task, gdb.selected_thread())
-    return False
+    """Makes gdb's stack commands show `task` (stacks.show_stack) and selects
+    its innermost frame; a task without a stack is a one-line gdb error."""
+    try:
+        stacks.show_stack(task).select()
+    except stacks.NoStack as e:
+        raise gdb.GdbError("Coroutine %d has no stack to show: %s." % (task.id, e))
+
 
 class CoroutineCommand(gdb.Command):
     """Select a coroutine, or show its backtrace or one of its frames.
@@ -114,15 +88,10 @@ thread's backtrace. IDs are those of "info coroutines"."""
             gdb.write('Coroutine %d "%s" is selected, on thread %d.\n' % (chosen.task_id, chosen.name, gdb.selected_thread().num))
 
     def _select(self, task, from_tty):
+        show_stack_of(task)
         if task.running:
-            thread = running_thread(task)
-            selection.deselect()
-            thread.switch()
-            gdb.write('Coroutine %d "%s" is running: switched to thread %d.\n' % (task.id, task.name, thread.num))
+            gdb.write('Coroutine %d "%s" is running: switched to thread %d.\n' % (task.id, task.name, gdb.selected_thread().num))
             return
-        require_stack(task)
-        selection.select(task, gdb.selected_thread())
-        select_frame(1)
         gdb.write('[Coroutine %d "%s" (%s), its innermost frame is #1]\n' % (task.id, task.name, task.wait_text() or task.state))
         gdb.execute("frame", from_tty)
 
@@ -133,8 +102,7 @@ thread's backtrace. IDs are those of "info coroutines"."""
             gdb.execute(command, from_tty)
 
     def _frame(self, task, frame_spec, from_tty):
-        if not show_stack_of(task):
-            select_frame(1)
+        show_stack_of(task)
         gdb.execute("frame " + frame_spec, from_tty)
 
 
