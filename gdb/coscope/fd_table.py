@@ -12,7 +12,7 @@ import struct
 import gdb
 
 from .clock import duration_text
-from .inferior import CoscopeError, address_of, field_offset, global_value, lookup_type, read_words, short_error
+from .inferior import CoscopeError, address_of, field_offset, global_value, lookup_type, pointee, read_words, short_error
 from .tasks import TaskView
 
 TABLE_SYMBOL = "coscope_fd_table"
@@ -116,8 +116,7 @@ class IoWaiterView:
     def __init__(self, value):
         """value: an IoWaiter, or a pointer to one. Raises CoscopeError if unreadable."""
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                value = value.dereference()
+            value = pointee(value)
             self.address = address_of(value)
             self.fd = int(value["fd"])
             self.events = int(value["events"])
@@ -172,8 +171,7 @@ class FdCtxView:
     def __init__(self, value):
         """value: an FdCtx, or a pointer to one. Raises CoscopeError if unreadable."""
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                value = value.dereference()
+            value = pointee(value)
             self.value = value
             self.address = address_of(value)
             self.fd = int(value["fd"])

@@ -37,6 +37,13 @@ def address_of(value):
     return int(address) if address is not None else 0
 
 
+def pointee(value):
+    """The object `value` is, or, for a pointer, the object it points to."""
+    if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
+        return value.dereference()
+    return value
+
+
 def short_error(error):
     """The first line of an exception's message."""
     text = str(error).strip().splitlines()

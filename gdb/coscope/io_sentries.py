@@ -10,7 +10,7 @@ import gdb
 from . import registry
 from .clock import due_text
 from .fd_table import IoWaiterView
-from .inferior import CoscopeError, address_of, lookup_type, short_error
+from .inferior import CoscopeError, address_of, lookup_type, pointee, short_error
 from .tasks import TaskView
 
 IO_SENTRY_TYPE = "co::detail::IoSentry"
@@ -33,8 +33,7 @@ class IoSentryView:
     def __init__(self, value):
         """value: an IoSentry, or a pointer to one. Raises CoscopeError if unreadable."""
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                value = value.dereference()
+            value = pointee(value)
             self.value = value
             self.address = address_of(value)
             self.task_address = int(value["ticket"]["task"])

@@ -9,7 +9,7 @@ libstdc++'s std::atomic layout. Memory is only read.
 
 import gdb
 
-from .inferior import CoscopeError, address_of, enum_name, global_value, lookup_type, short_error
+from .inferior import CoscopeError, address_of, enum_name, global_value, lookup_type, pointee, short_error
 from .tasks import TaskView
 
 REGISTRY_SYMBOL = "coscope_scheduler_registry"
@@ -79,8 +79,7 @@ class ProcesserView:
 
     def __init__(self, value):
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                value = value.dereference()
+            value = pointee(value)
             self.address = address_of(value)
             self.index = int(value["index"])
             self.thread_id = int(value["thread_id"])
@@ -106,8 +105,7 @@ class SchedulerView:
 
     def __init__(self, value):
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                value = value.dereference()
+            value = pointee(value)
             self.address = address_of(value)
             self.id = int(value["id"])
             self.owner = int(value["owner"])
