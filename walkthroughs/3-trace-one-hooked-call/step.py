@@ -1,0 +1,230 @@
+"""Step 3: one hooked call traced in gdb - Processer::Run, the Task printer,
+SwapIn, the sleep hook, and TaskState::sleep."""
+
+import re
+
+from walklib.facts import expect, fact
+from walklib.scenes import Gdb, Part, Run, Say
+
+TITLE = "Trace one hooked call"
+NOTES_HEADING = "第三步：跟踪其中一个被hook过的系统调用"
+TARGETS = ("step3_sleep",)
+
+SCENES = (
+    Part("3.1  The program"),
+    Say("""
+        The notes trace the good example of step 1 in gdb. step3_sleep submits
+        two coroutines with `go` and runs them on the main thread
+        (co_sched.RunUntilNoTask()); the first calls plain sleep(1).
+        """),
+    Run("run", ["step3_sleep"]),
+    Part("3.2  From Processer::Run into the sleep hook, the notes' way"),
+    Gdb("trace", "trace.gdb", "step3_sleep"),
+    Part("3.3  The same, in one command"),
+    Gdb("co-break", "co_break.gdb", "step3_sleep"),
+)
+
+
+def between(scene, first_command, last_command):
+    """The lines of a gdb scene from `(gdb) first_command` up to, not
+    including, `(gdb) last_command`."""
+    start = scene.index(r"^\(gdb\) %s$" % re.escape(first_command))
+    return scene.lines[start:scene.index(r"^\(gdb\) %s$" % re.escape(last_command), start)]
+
+
+def frames(lines):
+    """The function of each frame line of a backtrace, in order."""
+    return [re.sub(r"^#\d+\s+(0x[0-9a-f]+ in )?", "", line).split(" (")[0] for line in lines
+            if re.match(r"^#\d+\s", line)]
+
+
+def short_name(function):
+    """co::detail::(anonymous namespace)::poll_wait(pollfd*, ...) -> poll_wait"""
+    return re.sub(r"\(.*", "", function.replace("(anonymous namespace)", "")).split("::")[-1]
+
+
+@fact("run: coroutine 2 greets while coroutine 1 sleeps, coroutine 1 wakes after it, exit status 0")
+def program_runs(t):
+    run = t.scene("run")
+    went = run.index(r"^coroutine 1: going to sleep\(1\)$")
+    hello = run.index(r"^coroutine 2: Hello, coscope!$")
+    woke = run.index(r"^coroutine 1: woke up$")
+    expect(went < hello < woke < run.index(r"^main: no task left$"), "the lines are out of order")
+    expect(run.outcome.returncode == 0, "step3_sleep: " + run.outcome.describe())
+
+
+@fact("trace: SwapIn's caller is Processer::Run; tk is the first go task (#1, step3_sleep.cpp:26), runnable")
+def first_task_before_swap_in(t):
+    gdb = t.scene("trace")
+    calls = frames(gdb.after_command("bt").lines)
+    expect(calls[:2] == ["co::detail::Processer::SwapIn(co::detail::Task*)", "co::detail::Processer::Run()"],
+           "the first frames are %s" % calls[:2])
+    expect(gdb.after_command("print *tk").has(r'= #1 "" runnable created at .*step3_sleep\.cpp:26$'),
+           "*tk is not task #1, runnable, created at step3_sleep.cpp:26")
+    expect(gdb.after_command("print tk->state").has(r"= runnable$"), "tk->state is not runnable")
+
+
+@fact("trace: one `step` over the jump in context_resume ran the task up to its sleep; the switch returned tk")
+def step_runs_the_task(t):
+    gdb = t.scene("trace")
+    step = gdb.after_command("step")
+    expect(step.has(r"^coroutine 1: going to sleep\(1\)$"), "the task's line did not come out during the step")
+    expect(not step.has(r"Breakpoint|task_trampoline|task_main"), "the step stopped inside the task")
+    tk = re.search(r"= \(co::detail::Task \*\) (0x[0-9a-f]+)$", gdb.after_command("print tk", 2).lines[0])
+    expect(tk is not None, "`print tk` in SwapIn did not print a Task pointer")
+    finish = gdb.after_command("finish")
+    expect(finish.has(r"in co::detail::Processer::SwapIn "), "finish did not return to SwapIn")
+    expect(finish.has(r"^Value returned is \$\d+ = \(co::detail::Task \*\) %s$" % tk.group(1)),
+           "context_resume did not return tk (%s)" % tk.group(1))
+    expect(not gdb.has(r"^coroutine 2: Hello") or gdb.index(r"^coroutine 2: Hello") > gdb.index(r"^\(gdb\) finish$"),
+           "coroutine 2 ran before SwapIn got coroutine 1 back")
+
+
+@fact("trace: after the switch returns, tk->state is sleep and the Task printer shows `sleep (sleep)`")
+def sleep_after_swap_in(t):
+    gdb = t.scene("trace")
+    expect(gdb.after_command("print tk->state", 2).has(r"= sleep$"), "tk->state is not sleep")
+    expect(gdb.after_command("print *tk", 2).has(r'= #1 "" sleep \(sleep\) created at .*step3_sleep\.cpp:26 '),
+           "*tk does not show #1 in state sleep, waiting for sleep")
+
+
+@fact("trace: jump_fcontext (from context_resume, SwapIn) swaps stacks and ends in jmp *%r8; "
+      "stepping through lands in task_trampoline, with nothing below it")
+def into_the_switch(t):
+    gdb = t.scene("trace")
+    calls = frames(gdb.after_command("bt", 2).lines)
+    expect(calls[:4] == ["jump_fcontext", "co::detail::context_resume(co::detail::Task*)",
+                         "co::detail::Processer::SwapIn(co::detail::Task*)", "co::detail::Processer::Run()"],
+           "jump_fcontext's callers are %s" % calls[:4])
+    code = gdb.after_command("x/24i $pc")
+    expect(code.has(r"<jump_fcontext\+\d+>:\s+mov\s+%rdi,%rsp$"), "no mov %rdi,%rsp in jump_fcontext")
+    expect(re.search(r"<jump_fcontext\+\d+>:\s+jmp\s+\*%r8$", code.lines[-1]), "the 24th instruction is not jmp *%r8")
+    expect(gdb.after_command("stepi 24").has(r" in make_fcontext \(\)"), "the jump did not land in make_fcontext")
+    expect(gdb.after_command("stepi 2").has(r"task_trampoline \(from=.*\) at .*context\.cpp:\d+"),
+           "make_fcontext's trampoline did not go to task_trampoline")
+    bottom = frames(gdb.after_command("bt", 3).lines)
+    expect(len(bottom) == 1 and "task_trampoline" in bottom[0], "the task's stack is not one frame: %s" % bottom)
+
+
+@fact("trace: `break sleep` finds glibc's __sleep and the hook; the hook stops, called from step3_sleep.cpp:28 "
+      "on the task's own stack")
+def break_on_the_hook(t):
+    gdb = t.scene("trace")
+    where = gdb.after_command("info breakpoints")
+    expect(where.has(r"^\d+\.1\s+y\s+0x[0-9a-f]+ in __sleep at .*sleep\.c:\d+$"), "no location in glibc's __sleep")
+    expect(where.has(r"^\d+\.2\s+y\s+0x[0-9a-f]+ in sleep\(unsigned int\) at .*hooks/sleep_hooks\.cpp:\d+$"),
+           "no location in the hook")
+    expect(any(re.match(r"^Breakpoint \d+\.2, sleep \(seconds=1\) at .*hooks/sleep_hooks\.cpp", line)
+               for line in between(gdb, "break sleep", "catch syscall")),
+           "the stop is not the hook's location")
+    stack = gdb.after_command("bt", 4).lines  # the stop's
+    calls = frames(stack)
+    expect(calls[0] == "sleep(unsigned int)" and re.search(r"step3_sleep\.cpp:28$", stack[1]),
+           "frame #1 is not step3_sleep.cpp:28")
+    expect(calls[-1] == "co::detail::task_main(co::detail::Task*)", "the stack does not end at task_main")
+    expect(not any("Processer::Run" in call for call in calls), "Processer::Run is on the task's stack")
+
+
+@fact("trace: from the hook's entry to the park: one system call, poll(NULL, 0, 0), then prepare_park, "
+      "arm_timer, park(state=sleep, reason=sleep)")
+def before_it_stops(t):
+    gdb = t.scene("trace")
+    lines = between(gdb, "catch syscall", "info co-timers")
+    stops = []
+    for line in lines:
+        caught = re.match(r"^Catchpoint \d+ \((call to|returned from) syscall (\w+)\)", line)
+        if caught:
+            stops.append("%s %s" % caught.groups())
+        hit = re.match(r"^Breakpoint \d+, co::detail::(\w+) \((.*)\) at ", line)
+        if hit:
+            stops.append(hit.group(1) + ("(state=sleep, reason=sleep)" if hit.group(2).startswith(
+                "state=sleep, reason=sleep,") else ""))
+    expected = ["call to poll", "returned from poll", "prepare_park", "arm_timer", "park(state=sleep, reason=sleep)"]
+    expect(stops == expected, "the stops were %s" % stops)
+    expect(gdb.after_command("bt 5").has(r"co::detail::sys::poll\(.*\(timeout_ms=0, nfds=0, fds=0x0\)"),
+           "the system call is not poll with no fds and timeout 0")
+
+
+@fact("trace: the park's backtrace: sleep -> sleep_body -> task_sleep_ns -> io_poll_until -> poll_wait -> "
+      "sleep_in_poll -> park; #1's timer armed before it")
+def path_to_the_park(t):
+    gdb = t.scene("trace")
+    calls = [short_name(call) for call in frames(gdb.after_command("bt", 5).lines)]
+    expected = ["park", "sleep_in_poll", "poll_wait", "io_poll_until", "task_sleep_ns", "sleep_body", "sleep"]
+    expect(calls[:7] == expected, "the frames are %s" % calls)
+    timers = gdb.after_command("info co-timers")
+    expect(timers.has(r"^1 armed timer"), "not one armed timer")
+    expect(timers.has(r"^(in|overdue by) \S+\s+[\d.]+ s\s+1\s+-\s+runnable\s+-$"), "no timer of task #1")
+
+
+@fact("trace: the switch out goes from park -> SwapOut -> context_suspend through jump_fcontext to "
+      "context_resume under SwapIn and Run; then the program ends normally")
+def the_way_back(t):
+    gdb = t.scene("trace")
+    calls = frames(gdb.after_command("bt 4").lines)
+    expect(calls == ["jump_fcontext", "co::detail::context_suspend(co::detail::Task*)",
+                     "co::detail::Processer::SwapOut(co::detail::Task*)",
+                     "co::detail::park(co::TaskState, co::WaitReason, void const*, long, co::detail::SpinLock*, bool)"],
+           "the frames are %s" % calls)
+    landed = frames(gdb.after_command("bt 3", 2).lines)
+    expect(landed == ["co::detail::context_resume(co::detail::Task*)",
+                      "co::detail::Processer::SwapIn(co::detail::Task*)", "co::detail::Processer::Run()"],
+           "the jump landed in %s" % landed)
+    end = gdb.lines[gdb.index(r"^\(gdb\) stepi 24$", gdb.index(r"^\(gdb\) bt 4$")):]
+    expect(any(re.match(r"^\[Inferior 1 \(process \d+\) exited normally\]$", line) for line in end),
+           "the program did not exit normally")
+
+
+TRACE_BEFORE = [
+    '#1 "" created -> runnable created at step3_sleep.cpp:26',
+    '#2 "" created -> runnable created at step3_sleep.cpp:31',
+    '#1 "" runnable -> running on processer 0',
+    '#1 "" call sleep(seconds=1)',
+    '#1 "" running -> sleep (sleep)',
+]
+TRACE_AFTER = [
+    '#2 "" runnable -> running on processer 0',
+    '#2 "" running -> done',
+    '#1 "" sleep -> runnable',
+    '#1 "" runnable -> running on processer 0',
+    '#1 "" sleep(seconds=1) = 0',
+    '#1 "" running -> done',
+]
+
+
+def traced(lines):
+    return [line[len("[co-trace] "):] for line in lines if line.startswith("[co-trace] ")]
+
+
+@fact("co-break: `co-break state sleep` stops once, in park, printing #1 in state sleep (sleep)")
+def one_command(t):
+    gdb = t.scene("co-break")
+    stop = gdb.after_command("continue")
+    marks = [line for line in stop.lines if line.startswith("[co-break")]
+    expect(len(marks) == 1 and re.match(
+        r'^\[co-break \d+\] running -> sleep: #1 "" sleep \(sleep\) created at .*step3_sleep\.cpp:26 ', marks[0]),
+        "the co-break lines were %s" % marks)
+    expect(stop.has(r"^Breakpoint \d+\.\d+, 0x[0-9a-f]+ in co::detail::park "), "the stop is not in park")
+    expect(gdb.after_command("info co-timers").has(r"^(in|overdue by) \S+\s+[\d.]+ s\s+1\s+-\s+sleep\s+sleep$"),
+           "#1's timer does not show it in state sleep")
+
+
+@fact("co-break: before the stop, the trace shows only #1 and #2 created, #1 running, its call to sleep, "
+      "#1 entering sleep")
+def trace_before_the_stop(t):
+    got = traced(t.scene("co-break").after_command("continue").lines)
+    expect(got == TRACE_BEFORE, "the trace was %s" % got)
+
+
+@fact("co-break: after it, #2 runs and ends, then #1 wakes (sleep -> runnable), runs, sleep returns 0, "
+      "and the program exits normally")
+def trace_after_the_stop(t):
+    end = t.scene("co-break").after_command("continue", 2)
+    got = traced(end.lines)
+    expect(got == TRACE_AFTER, "the trace was %s" % got)
+    expect(end.has(r"^\[Inferior 1 \(process \d+\) exited normally\]$"), "the program did not exit normally")
+
+
+FACTS = (program_runs, first_task_before_swap_in, step_runs_the_task, sleep_after_swap_in, into_the_switch,
+         break_on_the_hook, before_it_stops, path_to_the_park, the_way_back, one_command, trace_before_the_stop,
+         trace_after_the_stop)
