@@ -8,8 +8,11 @@
 //   connector  a plain, blocking connect() to the listener. The kernel drops
 //              its SYN while the queue is full, so the hook's non-blocking try
 //              (connect_f) returns EINPROGRESS and the task parks, in
-//              io_block, until the socket is writable. SO_SNDTIMEO (60 s)
-//              bounds the wait, as it bounds the kernel's blocking connect.
+//              io_block, until the socket is writable. SO_SNDTIMEO bounds
+//              the wait, as it bounds the kernel's blocking connect; at 5
+//              minutes it is longer than TCP's own patience (about two
+//              minutes of SYN retries, then ETIMEDOUT), so the reactor, not
+//              the timer, ends this wait even in a slow gdb session.
 //   acceptor   sleeps 200 ms, accepts main's connection - the queue has room
 //              again - then accepts the connector's.
 //
@@ -57,7 +60,7 @@ const sockaddr* address() {
 
 void connect_and_wait() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval send_timeout{60, 0};
+  timeval send_timeout{300, 0};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
   tprintf("connector: connect(fd %d) to 127.0.0.1:%d, whose accept queue is full\n", fd,
           ntohs(g_address.sin_port));

@@ -1,0 +1,317 @@
+"""Step 4: connect - the originals table, coroutine_hook_init, the three
+outcomes of a non-blocking connect, and a connect that parks until the
+reactor wakes it."""
+
+import re
+
+from walklib.facts import expect, fact, stamp_ms
+from walklib.scenes import Gdb, Part, Run, Say, Shell
+
+TITLE = "Reading the hooks: connect"
+NOTES_HEADING = "第四步：静态分析linux_glic_hook.cpp"
+TARGETS = ("step4_programs",)
+
+LIBC_SO = "$(ldd ./step4_outcomes | awk '$1 == \"libc.so.6\" {print $3}')"
+
+SCENES = (
+    Part("4.1  connect_f: static and dynamic \"linking\""),
+    Say("""
+        The notes begin with the table of original functions: connect_f is
+        "静态“链接”" (a declaration the linker fills in) on one path and
+        "动态“链接”" (asked for through an API at run time) on the other, and
+        "connect_f 把静态“链接”和动态“链接”的函数统一了起来". coscope's table is
+        hooks/originals.cpp. libcoscope defines connect (the hook, T), holds the
+        pointer connect_f (B), and refers to glibc's internal name
+        __libc_connect weakly (w: undefined, and no error if nothing defines it):
+        """),
+    Shell("nm-coscope",
+          "nm -D ../../runtime/libcoscope.so | grep -w -E 'connect|connect_f|__libc_connect|coroutine_hook_init'"),
+    Say("""
+        glibc's shared library exports its connect under two names, connect and
+        __connect - not __libc_connect. Its static archive, the one `gcc -static`
+        links, defines all three in connect.o:
+        """),
+    Shell("nm-libc", "nm -D %s | grep -w -E 'connect|__connect|__libc_connect'" % LIBC_SO),
+    Shell("nm-libc-a", "nm $(gcc -print-file-name=libc.a) 2>/dev/null | sed -n '/^connect.o:$/,/^$/p'"),
+    Say("""
+        So the weak reference finds nothing in a dynamically linked program and
+        glibc's connect in a static one, and dlsym(RTLD_NEXT) the other way
+        round. weak_connect.c asks both, built twice:
+        """),
+    Run("weak-dynamic", ["weak_connect_dynamic"]),
+    Run("weak-static", ["weak_connect_static"]),
+    Say("""
+        That is why the table tries both (hooks/originals.cpp): dlsym(RTLD_NEXT,
+        "connect") first, which in a dynamic program finds glibc's connect - the
+        next definition after the hook's own - and, when dlsym has nothing to
+        search (a fully static program), the weak __libc_connect, which the
+        static link filled in. Neither "links" anything at run time in the
+        notes' sense: the weak reference is resolved by the link, dlsym by a
+        lookup of the name in the loaded libraries.
+        """),
+    Part("4.2  coroutine_hook_init, and connect outside a coroutine, in gdb"),
+    Gdb("originals-gdb", "originals.gdb", "step4_outcomes"),
+    Part("4.3  The three outcomes of a non-blocking connect"),
+    Say("""
+        "非阻塞connect有三种基本的情况": done at once and succeeded, done at once
+        and failed, or -1 EINPROGRESS - wait until writable, then SO_ERROR.
+        step4_outcomes connects to four loopback targets, each five ways: the
+        kernel's own system call (syscall(SYS_connect), no hook, no glibc) on a
+        non-blocking and on a blocking socket, and the hooked connect() on a
+        blocking socket outside and inside a coroutine and on a non-blocking
+        socket inside one. Then two bad fds, for the hook's fd checks.
+        """),
+    Run("outcomes", ["step4_outcomes"]),
+    Say("""
+        AF_UNIX connects at once, both ways; TCP on loopback says EINPROGRESS
+        first, even to a listening port. Each hooked line is the
+        kernel's line above it: a non-blocking socket gets EINPROGRESS back
+        (the hook passes it through), a blocking one gets the final result, in
+        a coroutine as outside - the hook returns what the kernel would.
+        """),
+    Part("4.4  A connect that waits"),
+    Say("""
+        A listening port on loopback answers at once: there is nothing to
+        watch. To see the wait, step4_connect_wait fills a listener's accept
+        queue (listen(fd, 0) holds one connection): the kernel drops the next
+        SYN, and TCP sends it again a second later. The connector's blocking
+        connect() waits for that; the acceptor makes room after 200 ms.
+        """),
+    Run("wait", ["step4_connect_wait"]),
+    Gdb("wait-gdb", "connect_wait.gdb", "step4_connect_wait"),
+    Part("4.5  Why doesn't connect use a central controller?"),
+    Say("""
+        The notes: "sleep的实现和connect有一定不一样，会利用一个集中的控制器 ...
+        connect为什么不利用一个集中的控制器，统一epoll？". In the trace it does. The
+        connector parked through the same park() as sleep, with the same
+        io_sentry machinery as the hooked poll (io_wait_fd -> poll_wait, the
+        role of libgo_poll); its fd went into the one epoll instance of the
+        process (add_into_reactor); the wake came from Harvest, on the idle
+        processer, not from the connector. sleep's controller is the
+        scheduler's timer queue, connect's is the reactor - plus that same
+        timer queue when SO_SNDTIMEO bounds the wait, as info co-timers showed.
+        The notes' own answer comes at the end of their step: the poll in
+        libgo's connect is not the kernel's poll but the hooked one ("要么不阻塞，
+        要么会切换协程"). Whether that poll blocks the thread
+        ("poll操作是线程阻塞的还是线程非阻塞的？") is step 5's.
+        """),
+)
+
+
+# ---- 4.1 --------------------------------------------------------------------
+
+@fact("nm: libcoscope defines connect and connect_f and refers to __libc_connect weakly; "
+      "libc.so.6 exports connect and __connect only; libc.a's connect.o defines __libc_connect")
+def names_in_the_libraries(t):
+    coscope = t.scene("nm-coscope")
+    expect(coscope.has(r"^[0-9a-f]+ T connect$"), "libcoscope does not define connect")
+    expect(coscope.has(r"^[0-9a-f]+ B connect_f$"), "libcoscope has no connect_f")
+    expect(coscope.has(r"^w __libc_connect$"), "__libc_connect is not a weak undefined reference")
+    libc = t.scene("nm-libc")
+    expect(libc.has(r" W connect@@GLIBC") and libc.has(r" W __connect@@GLIBC"),
+           "libc.so.6 does not export connect and __connect")
+    expect(not any("__libc_connect" in line for line in libc.lines if not line.startswith("$ ")),
+           "libc.so.6 exports __libc_connect")
+    archive = t.scene("nm-libc-a")
+    expect(archive.has(r"^connect\.o:$") and archive.has(r" T __libc_connect$"),
+           "libc.a's connect.o does not define __libc_connect")
+
+
+@fact("weak_connect: dynamic - __libc_connect null, dlsym(RTLD_NEXT) finds connect in libc.so.6; "
+      "static - __libc_connect is connect, dlsym(RTLD_NEXT) finds nothing")
+def weak_and_dlsym(t):
+    dynamic = t.scene("weak-dynamic")
+    expect(dynamic.has(r"__libc_connect \(weak\)\s+\(nil\)"), "the weak reference is not null when linked dynamically")
+    expect(dynamic.has(r"dlsym\(RTLD_NEXT, \"connect\"\)\s+0x[0-9a-f]+\s+= connect, in \S*libc\.so\.6"),
+           "dlsym(RTLD_NEXT) did not find libc.so.6's connect")
+    static = t.scene("weak-static")
+    expect(static.has(r"__libc_connect \(weak\)\s+0x[0-9a-f]+\s+= connect$"), "the weak reference is not connect in -static")
+    expect(static.has(r"dlsym\(RTLD_NEXT, \"connect\"\)\s+\(nil\)"), "dlsym(RTLD_NEXT) found something in -static")
+    expect(dynamic.outcome.returncode == 0 and static.outcome.returncode == 0, "a weak_connect program failed")
+
+
+# ---- 4.2 --------------------------------------------------------------------
+
+@fact("originals in gdb: coroutine_hook_init runs before main, from libcoscope's constructor under _dl_init, "
+      "with connect_f still null")
+def init_before_main(t):
+    gdb = t.scene("originals-gdb")
+    bt = gdb.after_command("bt 5")
+    expect(bt.has(r"^#0 .*coroutine_hook_init"), "frame #0 is not coroutine_hook_init")
+    expect(bt.has(r"init_hooks_early"), "not called from init_hooks_early")
+    expect(bt.has(r"_dl_init"), "not under the dynamic linker's _dl_init")
+    expect(not bt.has(r"\bmain \("), "main is already on the stack")
+    expect(gdb.after_command("print connect_f").has(r"= \(connect_t\) 0x0$"), "connect_f was not null yet")
+    expect(gdb.after_command("forward-search g_missing_count > 0").has(r"^\d+\s+if \(g_missing_count > 0\)"),
+           "the check for missing originals was not found")
+
+
+@fact("originals in gdb: at main nothing is missing, by dlsym(RTLD_NEXT); connect_f is in libc.so.6, "
+      "connect in libcoscope")
+def table_filled(t):
+    gdb = t.scene("originals-gdb")
+    expect(gdb.after_command("print '(anonymous namespace)::g_missing_count'").has(r"= 0$"),
+           "g_missing_count is not 0")
+    expect(gdb.after_command("print '(anonymous namespace)::g_resolution'", occurrence=2)
+           .has(r'"dlsym\(RTLD_NEXT\)"'), "the originals did not come from dlsym(RTLD_NEXT)")
+    expect(gdb.after_command("info symbol connect_f").has(r"in section \.text of \S*libc\.so\.6"),
+           "connect_f does not point into libc.so.6")
+    expect(gdb.after_command("info symbol connect").has(r"^connect in section \.text of \S*libcoscope\.so"),
+           "connect is not libcoscope's")
+
+
+@fact("originals in gdb: outside a coroutine (none exists), the hook calls glibc's connect at once "
+      "(connect_body -> __libc_connect), which returns 0")
+def outside_passes_through(t):
+    gdb = t.scene("originals-gdb")
+    bt2 = gdb.after_command("bt 2")
+    expect(bt2.has(r"^#0 .*connect\(int, sockaddr const\*, socklen_t\) .*at \S*hooks/fd_hooks\.cpp"),
+           "did not stop in the hook's connect")
+    expect(bt2.has(r"hooked_connect"), "the hook was not called from main's hooked_connect")
+    expect(gdb.after_command("info coroutines").has(r"No coroutines"), "a coroutine exists already")
+    bt3 = gdb.after_command("bt 3")
+    expect(bt3.has(r"^#0 .*__libc_connect") and bt3.has(r"^#1 .*connect_body"),
+           "glibc's connect was not called from connect_body")
+    expect(gdb.after_command("finish").has(r"^Value returned is \$\d+ = 0$"), "glibc's connect did not return 0")
+
+
+# ---- 4.3 --------------------------------------------------------------------
+
+WAYS = ("kernel, non-blocking socket", "connect() in a coroutine, O_NONBLOCK", "kernel, blocking socket",
+        "connect() outside a coroutine", "connect() in a coroutine")
+
+
+def outcomes(t):
+    """{target title (up to its address): {way: result}}."""
+    run = t.scene("outcomes")
+    table, current = {}, None
+    for line in run.lines:
+        row = re.match(r"^(.+?):\s{2,}(\S.*)$", line)
+        if row and current is not None:
+            table[current][row.group(1)] = row.group(2)
+        elif re.match(r"^(AF_UNIX|TCP|fd -1|a pipe)", line):
+            current = re.sub(r" \(.*\)$", "", line)
+            table[current] = {}
+    return table
+
+
+EXPECTED = {
+    "AF_UNIX, a listening socket": ("0", "0"),
+    "AF_UNIX, a name nobody listens on": ("-1 ECONNREFUSED", "-1 ECONNREFUSED"),
+    "TCP, a listening port": ("-1 EINPROGRESS; poll: POLLOUT; SO_ERROR 0", "0"),
+    "TCP, a port nobody listens on": ("-1 EINPROGRESS; poll: POLLOUT\\S*; SO_ERROR ECONNREFUSED", "-1 ECONNREFUSED"),
+}
+
+
+@fact("outcomes: the kernel's non-blocking connect gives the notes' three cases - 0 (AF_UNIX listening), "
+      "ECONNREFUSED at once (AF_UNIX, nobody), EINPROGRESS then SO_ERROR 0 / ECONNREFUSED (TCP)")
+def three_outcomes(t):
+    table = outcomes(t)
+    for target, (nonblocking, blocking) in EXPECTED.items():
+        expect(target in table, "no lines for %s" % target)
+        got = table[target].get(WAYS[0], "")
+        expect(re.fullmatch(nonblocking, got), "%s, non-blocking: %r" % (target, got))
+        got = table[target].get(WAYS[2], "")
+        expect(re.fullmatch(blocking, got), "%s, blocking: %r" % (target, got))
+    expect(t.scene("outcomes").outcome.returncode == 0, "step4_outcomes: " + t.scene("outcomes").outcome.describe())
+
+
+@fact("outcomes: the hook returns what the kernel would - non-blocking in a coroutine = the kernel's "
+      "non-blocking; blocking outside and in a coroutine = the kernel's blocking; EBADF and ENOTSOCK alike")
+def hook_matches_kernel(t):
+    table = outcomes(t)
+    for target in EXPECTED:
+        ways = table[target]
+        expect(ways.get(WAYS[1]) == ways.get(WAYS[0]), "%s: %r vs %r" % (target, ways.get(WAYS[1]), ways.get(WAYS[0])))
+        for way in WAYS[3:]:
+            expect(ways.get(way) == ways.get(WAYS[2]), "%s, %s: %r vs %r" % (target, way, ways.get(way), ways.get(WAYS[2])))
+    for target, error in (("fd -1", "-1 EBADF"), ("a pipe's fd", "-1 ENOTSOCK")):
+        ways = table.get(target, {})
+        expect(ways.get("kernel") == error and ways.get("connect() in a coroutine") == error,
+               "%s: %r" % (target, ways))
+
+
+# ---- 4.4 --------------------------------------------------------------------
+
+@fact("wait: the connector's connect returns 0 about a second (TCP's SYN retry) after it began, "
+      "after the acceptor made room")
+def connect_waited(t):
+    run = t.scene("wait")
+    began = run.index(r"connector: connect\(fd \d+\)")
+    room = run.index(r"acceptor: accepted main's connection")
+    done = run.index(r"connector: connect returned 0$")
+    expect(began < room < done, "the lines are out of order")
+    waited = stamp_ms(run.lines[done]) - stamp_ms(run.lines[began])
+    expect(waited >= 900, "connect returned after %d ms only" % waited)
+    expect(run.outcome.returncode == 0, "step4_connect_wait: " + run.outcome.describe())
+
+
+@fact("wait in gdb: at the hook the socket is blocking and not in the reactor; connect_f (__libc_connect, "
+      "from connect_body) returns -1 with errno 115, EINPROGRESS, on the socket the hook made non-blocking")
+def connect_f_in_progress(t):
+    gdb = t.scene("wait-gdb")
+    expect(gdb.has(r"^\[co-break \d+\] connect\(fd=\d+\) in coroutine #1"), "no co-break stop at connect")
+    before = gdb.after_command("info fdctx fd", occurrence=1)
+    expect(before.has(r"^\d+\s+socket \(stream\)\s+no\s+no\s+recv -, send 5m00s\s+-$"), "the fd before the try")
+    bt = gdb.after_command("bt 3", occurrence=2)
+    expect(bt.has(r"^#0 .*__libc_connect") and bt.has(r"^#1 .*connect_body"), "connect_f's caller")
+    expect(gdb.after_command("finish").has(r"^Value returned is \$\d+ = -1$"), "connect_f did not return -1")
+    expect(gdb.after_command("print errno").has(r"= 115$"), "errno is not 115 (EINPROGRESS)")
+    after = gdb.after_command("info fdctx fd", occurrence=2)
+    expect(after.has(r"^\d+\s+socket \(stream\)\s+runtime\s+no\s"), "the hook did not make it non-blocking")
+
+
+@fact("wait in gdb: the connector parks in io_block, fd writable, through "
+      "connect -> wait_ready -> io_wait_fd -> poll_wait -> park")
+def parks_in_io_block(t):
+    gdb = t.scene("wait-gdb")
+    expect(gdb.has(r'^\[co-break \d+\] running -> io_block: #1 "connector" io_block \(fd \d+ writable, timed\)'),
+           "no running -> io_block stop of the connector")
+    stack = gdb.after_command("coroutine 1 bt")
+    order = [stack.index(r"co::detail::park\("), stack.index(r"poll_wait"), stack.index(r"io_wait_fd"),
+             stack.index(r"wait_ready"), stack.index(r"connect_body"), stack.index(r"connect_and_wait")]
+    expect(order == sorted(order), "the parked stack is not park <- poll_wait <- io_wait_fd <- wait_ready <- connect")
+
+
+@fact("wait in gdb: while it waits - connector io_block, acceptor running; its fd in the reactor with the "
+      "connector's POLLOUT waiter; its io_sentry (triggered false, added true); its SO_SNDTIMEO timer")
+def while_waiting(t):
+    gdb = t.scene("wait-gdb")
+    coroutines = gdb.after_command("info coroutines")
+    expect(coroutines.has(r"^1\s+connector\s+io_block\s+fd (\d+) writable, timed"), "connector not in io_block")
+    expect(coroutines.has(r"^2\s+acceptor\s+running"), "acceptor not running")
+    fd = re.search(r"fd (\d+) writable", coroutines.line(r"^1\s+connector")).group(1)
+    expect(gdb.after_command("info fdctx").has(r'^%s\s+socket \(stream\)\s+runtime\s+yes\s+recv -, send 5m00s\s+#1 "connector" POLLOUT$' % fd),
+           "fd %s: not in the reactor with the connector's POLLOUT waiter" % fd)
+    sentries = gdb.after_command("info io-sentries")
+    expect(sentries.has(r'^io_sentry 0x[0-9a-f]+ of #1 "connector" \(fd %s writable, timed\): 1 fd, triggered false, '
+                        r'added true, deadline in' % fd), "no io_sentry of the connector")
+    expect(sentries.has(r"^%s\s+POLLOUT\s+0\s+linked$" % fd), "the io_sentry's fd row")
+    expect(gdb.after_command("info co-timers").has(r"^in \S+\s+[\d.]+ s\s+1\s+connector\s+io_block\s+fd %s writable" % fd),
+           "no timer of the connector")
+
+
+@fact("wait in gdb: the reactor wakes it - co-trace io_block -> runnable, in claim under "
+      "Dispatch <- Harvest <- IdleWaiter::Wait")
+def reactor_wakes(t):
+    gdb = t.scene("wait-gdb")
+    expect(gdb.has(r'^\[co-trace\] #1 "connector" io_block -> runnable$'), "no traced io_block -> runnable")
+    expect(gdb.has(r'^\[co-break \d+\] io_block -> runnable: #1 "connector"'), "no stop at the wake")
+    bt = gdb.after_command("bt 8", occurrence=2)  # the first was at the park
+    order = [bt.index(r"claim"), bt.index(r"Dispatch"), bt.index(r"Harvest"), bt.index(r"IdleWaiter::Wait")]
+    expect(order == sorted(order), "the waking stack is not claim <- Dispatch <- Harvest <- IdleWaiter::Wait")
+
+
+@fact("wait in gdb: after the wait, getsockopt_f(SO_ERROR) from connect_body gives 0, and connect returns 0")
+def so_error_zero(t):
+    gdb = t.scene("wait-gdb")
+    bt = gdb.after_command("bt 3", occurrence=3)
+    expect(bt.has(r"^#0 .*getsockopt") and bt.has(r"^#1 .*connect_body"), "getsockopt was not called by connect_body")
+    expect(gdb.after_command("print err").has(r"^\$\d+ = 0$"), "SO_ERROR was not 0")
+    expect(gdb.has(r"connector: connect returned 0$"), "connect did not return 0 under gdb")
+    expect(gdb.outcome.returncode == 0 and not gdb.outcome.timed_out, "gdb: " + gdb.outcome.describe())
+
+
+FACTS = (names_in_the_libraries, weak_and_dlsym, init_before_main, table_filled, outside_passes_through,
+         three_outcomes, hook_matches_kernel, connect_waited, connect_f_in_progress, parks_in_io_block,
+         while_waiting, reactor_wakes, so_error_zero)
