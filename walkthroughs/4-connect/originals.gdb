@@ -37,9 +37,10 @@ info symbol connect
 print __libc_connect
 
 #== connect outside a coroutine: straight through
-#> Breakpoint 2 on the hook's connect, breakpoint 3 on glibc's. main's first
-#> hooked connect is on a blocking AF_UNIX socket, to the listening name
-#> (the kernel's own system calls came before it and stopped at neither).
+#> One breakpoint on the hook's connect (hooks/fd_hooks.cpp), one on
+#> glibc's. main's first hooked connect is on a blocking AF_UNIX socket, to
+#> the listening name (the kernel's own system calls came before it and
+#> stopped at neither).
 delete
 break fd_hooks.cpp:connect
 break __libc_connect
@@ -48,8 +49,9 @@ bt 2
 #> No coroutine exists yet: main is not one.
 info coroutines
 info fdctx fd
-#> The fd is the program's, blocking, and not in a coroutine: the hook calls
-#> connect_f on it at once, as the notes' "如果不是在协程内，直接阻塞式调用":
+#> The socket is blocking and main is not a coroutine: the hook calls
+#> connect_f on it at once, and the kernel blocks the thread as long as it
+#> takes - the notes' "如果不是在协程内，直接阻塞式调用":
 continue
 bt 3
 finish
