@@ -19,8 +19,18 @@ SCENES = (
         """),
     Run("run", ["step3_sleep"]),
     Part("3.2  From Processer::Run into the sleep hook, the notes' way"),
+    Say("""
+        gdb follows the notes: a breakpoint in Processer::Run before the task
+        runs, `print tk`, a step into SwapIn that misses, the switch into the
+        task (boost.context), the notes' trick of a breakpoint on sleep, and
+        then what they asked: what the hook does before the task stops.
+        """),
     Gdb("trace", "trace.gdb", "step3_sleep"),
     Part("3.3  The same, in one command"),
+    Say("""
+        The toolkit's breakpoint scripts (docs/gdb.md) stop at, or log, what
+        coroutines do: the whole search above is one command.
+        """),
     Gdb("co-break", "co_break.gdb", "step3_sleep"),
 )
 
