@@ -145,6 +145,9 @@ class TaskView:
         self.wait_deadline_ns = fields["wait_deadline_ns"].read(raw)
         self.has_context = fields["context"].read(raw) != 0
         self.processer_address = fields["processer"].read(raw)
+        saved = fields["saved"].offset
+        self.saved_address = self.address + saved
+        self.saved = dict(zip(SAVED_REGISTER_NAMES, struct.unpack_from("<%dQ" % len(SAVED_REGISTER_NAMES), raw, saved)))
         self.processer_index = None
         self.thread_id = None
         self.running = False
@@ -153,12 +156,19 @@ class TaskView:
             raw_processer = _read(self.processer_address, layout().processer_size, "Processer")
             self.processer_index = processer["index"].read(raw_processer)
             current = processer["current"].read(raw_processer)
-            self.running = current == self.address and self.state == "runnable"
+            # On a CPU: its processer's current task, with no registers saved.
+            # (Registers are saved just before a switch-out, so a task at a
+            # park probe - its new state already set - still runs, and one
+            # caught between the save and the jump is suspended.)
+            self.running = current == self.address and self.saved["pc"] == 0
             if self.running:
                 self.thread_id = processer["thread_id"].read(raw_processer)
-        saved = fields["saved"].offset
-        self.saved_address = self.address + saved
-        self.saved = dict(zip(SAVED_REGISTER_NAMES, struct.unpack_from("<%dQ" % len(SAVED_REGISTER_NAMES), raw, saved)))
+
+    @property
+    def state_text(self):
+        """The State column: "running" for a runnable task on a CPU, else its
+        TaskState (a task at its park probe runs, but is already "sleep")."""
+        return "running" if self.running and self.state == "runnable" else self.state
 
     @property
     def value(self):
@@ -198,7 +208,7 @@ class TaskView:
 
     def summary(self):
         """One line: #id "name" state (wait) created at file:line, processer N."""
-        parts = ['#%d "%s" %s' % (self.id, self.name, "running" if self.running else self.state)]
+        parts = ['#%d "%s" %s' % (self.id, self.name, self.state_text)]
         wait = self.wait_text()
         if wait:
             parts.append("(%s)" % wait)
