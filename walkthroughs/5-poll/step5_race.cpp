@@ -1,14 +1,14 @@
 // Step 5, readiness that comes while poll() is arming its wait.
 //
 // One coroutine, "poller", polls the read end of a FIFO (a named pipe, given
-// as the argument) three times, with a 10 s timeout:
-//   1. a byte is already in the FIFO: poll returns at once;
+// as the argument) three times, with no timeout (-1):
+//   1. a byte is already in the FIFO (main wrote it): poll returns at once;
 //   2. the FIFO is empty: race.gdb writes a byte into it from outside (a
 //      shell, through the FIFO's name) just after the hook linked the poller
 //      into the fd's FdCtx and before it asks the kernel again;
 //   3. the same, just after that check, before the poller parks.
 // Each poll reports what it returned and how long it took. Run alone, polls
-// 2 and 3 time out after 10 s: nobody writes.
+// 2 and 3 wait for a byte from another shell: `printf x > work/race.fifo`.
 //
 //   $ build/walkthroughs/5-poll/step5_race work/race.fifo
 #include <coscope/coscope.h>
@@ -24,8 +24,6 @@
 
 namespace {
 
-constexpr int kTimeoutMs = 10'000;
-
 int g_fifo_read = -1;
 int g_fifo_write = -1;  // held open, so the reader never sees POLLHUP
 
@@ -34,7 +32,7 @@ void poll_once(int round, const char* situation) {
   std::fflush(stdout);
   pollfd pfd = {g_fifo_read, POLLIN, 0};
   const auto start = std::chrono::steady_clock::now();
-  int n = ::poll(&pfd, 1, kTimeoutMs);
+  int n = ::poll(&pfd, 1, -1);
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
@@ -65,11 +63,11 @@ int main(int argc, char** argv) {
     std::perror("open");
     return 1;
   }
-  std::printf("main: FIFO %s, read end fd %d\n", path, g_fifo_read);
+  std::printf("main: FIFO %s, read end fd %d; main writes one byte into it\n", path, g_fifo_read);
+  if (::write(g_fifo_write, "1", 1) != 1) std::perror("write");
 
   co::spawn(
       [] {
-        if (::write(g_fifo_write, "1", 1) != 1) std::perror("write");
         poll_once(1, "a byte is already in the FIFO");
         poll_once(2, "the FIFO is empty");
         poll_once(3, "the FIFO is empty");

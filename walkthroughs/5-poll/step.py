@@ -1,0 +1,310 @@
+"""Step 5: settling step 4's debts - man poll's rules run live, the io_sentry,
+and who wakes a coroutine parked in poll (the reactor, or the timer)."""
+
+import re
+
+from walklib.facts import expect, fact
+from walklib.scenes import Gdb, Part, Run, Say
+
+TITLE = "Settling step 4's debts: poll"
+NOTES_HEADING = "第五步：收第四步的烂账"
+TARGETS = ("step5_programs",)
+# A gdb session takes seconds; one that waits for a wake that never comes
+# ends here.
+GDB_TIMEOUT_S = 60.0
+
+SCENES = (
+    Part("5.1  man poll, run by a thread and by a coroutine"),
+    Say("""
+        The notes read man poll and keep its rules: a negative fd is ignored
+        and its revents is 0 ("何时返回没有说明" - when such a call returns is not
+        said); timeout 0 returns at once, -1 waits forever; POLLHUP, POLLERR and
+        POLLNVAL come back even when events is 0. step5_poll_rules runs each rule
+        twice, with fresh pipes: first on main, a plain thread, where poll() goes
+        straight to the kernel; then in a coroutine on that same thread, where
+        the hook waits through io_poll (the role of libgo's libgo_poll). The
+        table at the end puts the two results side by side: poll's return
+        value, every revents (or errno), and the time it took.
+        """),
+    Run("rules", ["step5_poll_rules"]),
+    Say("""
+        Row for row, the coroutine gets what the thread got: the hook changes
+        how the caller waits, never the answer, which always comes from the
+        kernel's own poll. Only negative fds: poll waits out its timeout and
+        returns 0 - in a coroutine that wait is a sleep that parks it. Rule 4
+        answers the notes' question "poll操作是线程阻塞的还是线程非阻塞的？": while the
+        coroutine waited in poll with timeout -1, the writer coroutine ran on
+        the same thread and wrote the pipe. The hooked poll blocks the
+        coroutine, not the thread.
+        """),
+    Part("5.2  A coroutine parked in poll, and who wakes it"),
+    Say("""
+        step5_wake: one thread, two coroutines. The poller polls pipes A and B
+        with timeout -1; the writer writes B. Then the poller polls A alone for
+        500 ms, and nobody writes A. Alone, it runs in half a second:
+        """),
+    Run("wake", ["step5_wake"]),
+    Say("""
+        The notes guessed that io_sentry only records the wait and that
+        something else - "很有可能要通过全局的IO管理器或者调度器" - wakes the coroutine. In
+        gdb, each of the two wakes is stopped at the moment it happens.
+        """),
+    Gdb("wake-gdb", "wake.gdb", "step5_wake", timeout_s=GDB_TIMEOUT_S),
+    Part("5.3  Ready while poll arms its wait"),
+    Say("""
+        The notes ask "会不会出现刚好有文件准备好读或者写的情况？如果有，怎么处理？" - can a
+        file become ready just as poll registers it, and what then?
+        step5_race polls the read end of a FIFO three times: once with a byte
+        already there, then twice on an empty FIFO, while gdb stops it inside
+        the hook's wait and a shell writes the FIFO (through its name,
+        work/race.fifo) at two chosen moments: before and after the kernel is
+        asked again.
+        """),
+    Gdb("race-gdb", "race.gdb", "step5_race", args=["work/race.fifo"], timeout_s=GDB_TIMEOUT_S),
+    Say("""
+        Either way the byte is seen. Before the check, the check itself
+        reports it (triggered) and the coroutine never parks; after the check,
+        the fd is already in the reactor and the waiter already linked, so the
+        write's epoll event finds the waiter and wakes it. There is no moment
+        in between where a readiness could be missed: the link comes first,
+        then the check.
+        """),
+)
+
+RULE_COUNT = 9
+
+
+def rule_rows(t):
+    """{rule number: (thread row, coroutine row)} of the table, the time cut off,
+    and the times: {rule number: (thread ms, coroutine ms)}."""
+    run = t.scene("rules")
+    rows, times = {}, {}
+    for number in range(1, RULE_COUNT + 1):
+        start = run.index(r"^%d\. " % number)
+        thread = run.line(r"^thread\s+poll = ", start)
+        coroutine = run.line(r"^coroutine\s+poll = ", start)
+        pair = []
+        for line in (thread, coroutine):
+            match = re.search(r"^\w+\s+(poll = .*?)\s+after (\d+) ms$", line)
+            expect(match is not None, "rule %d: no result in %r" % (number, line))
+            pair.append(match)
+        rows[number] = tuple(re.sub(r"\s+", " ", m.group(1)) for m in pair)
+        times[number] = tuple(int(m.group(2)) for m in pair)
+    return rows, times
+
+
+def expect_rule(rows, number, result):
+    thread, coroutine = rows[number]
+    expect(thread == result, "rule %d, the thread: %r, not %r" % (number, thread, result))
+    expect(coroutine == result, "rule %d, the coroutine: %r, not %r" % (number, coroutine, result))
+
+
+@fact("rules: the coroutine's poll returns what the thread's did, on all 9 rules (value, revents, errno)")
+def same_answers(t):
+    rows, _ = rule_rows(t)
+    for number, (thread, coroutine) in rows.items():
+        expect(thread == coroutine, "rule %d: thread %r, coroutine %r" % (number, thread, coroutine))
+    expect(t.scene("rules").outcome.returncode == 0, "step5_poll_rules: " + t.scene("rules").outcome.describe())
+
+
+@fact("rules: a negative fd gets revents 0; with only negative fds poll returns 0 after its 200 ms timeout")
+def negative_fds(t):
+    rows, times = rule_rows(t)
+    expect_rule(rows, 1, "poll = 1 revents [0, POLLIN]")
+    expect_rule(rows, 2, "poll = 0 revents [0, 0]")
+    expect(all(ms >= 195 for ms in times[2]), "only negative fds returned after %s ms" % (times[2],))
+
+
+@fact("rules: timeout 0 returns 0 at once; timeout -1 returns POLLIN when the pipe is written, >= 200 ms later")
+def timeouts(t):
+    rows, times = rule_rows(t)
+    expect_rule(rows, 3, "poll = 0 revents [0]")
+    expect(all(ms < 150 for ms in times[3]), "timeout 0 took %s ms" % (times[3],))
+    expect_rule(rows, 4, "poll = 1 revents [POLLIN]")
+    expect(all(ms >= 195 for ms in times[4]), "timeout -1 returned after %s ms" % (times[4],))
+
+
+@fact("rules: POLLHUP, POLLERR and POLLNVAL come with events 0 too; events 0 on an idle pipe waits out the timeout")
+def special_events(t):
+    rows, times = rule_rows(t)
+    expect_rule(rows, 5, "poll = 2 revents [POLLHUP, POLLHUP]")
+    expect_rule(rows, 6, "poll = 2 revents [POLLOUT|POLLERR, POLLERR]")
+    expect_rule(rows, 7, "poll = 2 revents [POLLNVAL, POLLNVAL]")
+    expect_rule(rows, 8, "poll = 0 revents [0]")
+    expect(all(ms >= 195 for ms in times[8]), "events 0 returned after %s ms" % (times[8],))
+    expect_rule(rows, 9, "poll = -1 errno EFAULT")
+
+
+@fact("rules: while the coroutine waited in poll(-1), the writer coroutine ran on the same thread")
+def poll_parks_not_thread(t):
+    run = t.scene("rules")
+    writer = run.line(r"^\(rule 4: the writer coroutine runs while the poller waits in poll, on (.*?);")
+    expect("on the same thread;" in writer, "the writer ran " + writer)
+    expect(run.index(r"^a coroutine on this same thread") < run.index(r"^\(rule 4: ") < run.index(r"^1\. "),
+           "the writer's line is not inside the coroutine run")
+
+
+@fact("wake alone: poll returned 1 (B POLLIN), then 0 after its 500 ms timeout")
+def wake_alone(t):
+    run = t.scene("wake")
+    first = run.index(r"poller: poll returned 1: A revents 0, B revents POLLIN$")
+    expect(run.index(r"writer: running while the poller waits") < first, "the poller returned before the write")
+    second = run.line(r"poller: poll returned 0 after (\d+) ms: A revents 0$", first)
+    waited = int(re.search(r"after (\d+) ms", second).group(1))
+    expect(waited >= 495, "the timed poll returned after %d ms" % waited)
+    expect(run.outcome.returncode == 0, "step5_wake: " + run.outcome.describe())
+
+
+@fact("wake in gdb: the poller is parked in io_block (poll on 2 fds) while the writer runs on the one processer")
+def poller_parked(t):
+    gdb = t.scene("wake-gdb")
+    coroutines = gdb.after_command("info coroutines")
+    expect(coroutines.has(r"^1\s+poller\s+io_block\s+poll on 2 fds\s+.*poller at step5_wake\.cpp:\d+"),
+           "the poller is not parked in io_block, poll on 2 fds")
+    expect(coroutines.has(r"^2\s+writer\s+running\s+-\s+running on thread 1: .*writer at step5_wake\.cpp"),
+           "the writer is not running on thread 1")
+    processers = gdb.after_command("info processers")
+    expect(processers.has(r"1 processer,"), "not one processer")
+    expect(processers.has(r"^0\s+LWP \d+, thread 1\s+#2 \"writer\""), "processer 0 does not run the writer")
+    stack = gdb.after_command("coroutine 1 bt")
+    order = [stack.index(pattern) for pattern in (
+        r"^#\d+ .*co::detail::Processer::SwapOut", r"^#\d+ .*co::detail::park\(", r"^#5 .*poll_wait",
+        r"^#\d+ .*co::detail::io_poll\(", r"^#\d+ .*poll\(pollfd\*, nfds_t, int\) .*hooks/poll_hooks\.cpp",
+        r"^#\d+ .*poller\(\) .*step5_wake\.cpp")]
+    expect(order == sorted(order), "the poller's stack is not poll -> io_poll -> poll_wait -> park -> SwapOut")
+
+
+SENTRY_OF_TWO = (r"io_sentry of #1 \"poller\": 2 fds, triggered false, added true, no deadline = "
+                 r"\{\[0\] = fd (\d+) events POLLIN revents %s, linked, \[1\] = fd (\d+) events POLLIN revents %s, linked\}")
+
+
+@fact("wake in gdb: the io_sentry has both fds (POLLIN, revents 0, linked), triggered false, added true")
+def the_io_sentry(t):
+    gdb = t.scene("wake-gdb")
+    listed = gdb.after_command("info io-sentries")
+    expect(listed.has(r"^io_sentry 0x[0-9a-f]+ of #1 \"poller\" \(poll on 2 fds\): 2 fds, triggered false, "
+                      r"added true, no deadline$"), "info io-sentries does not list the poller's io_sentry")
+    called = re.search(r"poll\(\{A \(fd (\d+)\), POLLIN\}, \{B \(fd (\d+)\), POLLIN\}, timeout -1\)",
+                       gdb.line(r"poller: poll\(\{A \(fd"))
+    fds = [int(fd) for fd in called.groups()]
+    for fd in fds:
+        expect(listed.has(r"^%d\s+POLLIN\s+0\s+linked$" % fd), "info io-sentries: no row for fd %d" % fd)
+    printed = gdb.after_command("print sentry")
+    expect(printed.has(r"^\$\d+ = " + SENTRY_OF_TWO % ("0", "0")), "print sentry does not show the io_sentry")
+    expect(printed.has(r"\[0\] = fd %d .*\[1\] = fd %d " % tuple(fds)), "the waiters are not A's and B's fds")
+    expect(gdb.after_command("print sentry.waiters[1]").has(
+        r"= fd %d events POLLIN revents 0, linked, io_sentry 0x[0-9a-f]+ of #1 \"poller\"" % fds[1]),
+        "waiter 1 is not B's")
+    fdctx = gdb.after_command("info fdctx")
+    for fd in fds:
+        expect(fdctx.has(r"^%d\s+pipe\s+\S+\s+yes\s+-\s+#1 \"poller\" POLLIN$" % fd),
+               "info fdctx: fd %d has not the poller waiting, in the reactor" % fd)
+
+
+@fact("wake in gdb: epoll woke it - claim <- wake <- Dispatch <- Harvest <- IdleWaiter::Wait; by 0; B's revents POLLIN")
+def epoll_wake(t):
+    gdb = t.scene("wake-gdb")
+    expect(gdb.has(r"^\[co-break \d+\] io_block -> runnable: #1 \"poller\" runnable \(poll on 2 fds\)"),
+           "no stop as the poller left io_block (poll on 2 fds)")
+    bt = gdb.after_command("bt", occurrence=1)
+    order = [bt.index(pattern) for pattern in (
+        r"^#0 .*co::detail::\(anonymous namespace\)::claim", r"^#1 .*co::detail::wake\(",
+        r"^#\d+ .*EpollReactor::Dispatch", r"^#\d+ .*EpollReactor::Harvest", r"^#\d+ .*IdleWaiter::Wait",
+        r"^#\d+ .*Processer::Run")]
+    expect(order == sorted(order), "the waker's stack is not Run -> Wait -> Harvest -> Dispatch -> wake -> claim")
+    expect(not bt.has(r"writer"), "the writer is on the waker's stack")
+    expect(gdb.after_command("print by", occurrence=1).has(r"^\$\d+ = 0$"), "by is not 0 (woken)")
+    expect(gdb.after_command("print *(co::detail::IoSentry*)ticket.task->wait_object").has(
+        r"^\$\d+ = " + SENTRY_OF_TWO % ("0", "POLLIN")), "the reactor did not mark B's waiter POLLIN")
+
+
+@fact("wake in gdb: the processer's Run switches into the woken poller (SwapIn); park() returned true; poll gave B POLLIN")
+def wake_reaches(t):
+    gdb = t.scene("wake-gdb")
+    bt = gdb.after_command("bt", occurrence=2)
+    expect(bt.index(r"^#\d+ .*Processer::SwapIn") < bt.index(r"^#\d+ .*Processer::Run"),
+           "no SwapIn from Processer::Run")
+    expect(gdb.after_command("print woken", occurrence=1).has(r"^\$\d+ = true$"), "park() did not return true")
+    after = gdb.index(r"^\(gdb\) print woken")
+    expect(gdb.index(r"poller: poll returned 1: A revents 0, B revents POLLIN$", after) > after,
+           "poll did not return B readable")
+
+
+@fact("wake in gdb: the timer woke the timed poll - wake_by_timer <- FireTimers; by 3; park() false; poll returned 0")
+def timer_wake(t):
+    gdb = t.scene("wake-gdb")
+    sentries = gdb.after_command("info io-sentries", occurrence=2)
+    expect(sentries.has(r"of #1 \"poller\" \(poll on 1 fd, timed\): 1 fd, triggered false, added true, deadline "),
+           "the timed io_sentry has no deadline")
+    timers = gdb.after_command("info co-timers")
+    expect(timers.has(r"^1 armed timer"), "not one armed timer")
+    expect(timers.has(r"\s1\s+poller\s+io_block\s+poll on 1 fd, timed$"), "the poller's timer is not listed")
+    bt = gdb.after_command("bt", occurrence=3)
+    order = [bt.index(pattern) for pattern in (
+        r"^#0 .*claim", r"^#1 .*co::detail::wake_by_timer", r"^#\d+ .*SchedulerCore::FireTimers",
+        r"^#\d+ .*Processer::Run")]
+    expect(order == sorted(order), "the waker's stack is not Run -> FireTimers -> wake_by_timer -> claim")
+    expect(not bt.has(r"Harvest"), "the reactor is on the timer's stack")
+    expect(gdb.after_command("print by", occurrence=2).has(r"^\$\d+ = 3$"), "by is not 3 (timed out)")
+    expect(gdb.after_command("print woken", occurrence=2).has(r"^\$\d+ = false$"), "park() did not return false")
+    line = gdb.line(r"poller: poll returned 0 after (\d+) ms: A revents 0$")
+    expect(int(re.search(r"after (\d+) ms", line).group(1)) >= 495, "the timed poll returned early: " + line)
+    expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step5_wake did not end normally in gdb")
+
+
+def poll_trace(gdb, number):
+    """The [co-trace] lines of poll NUMBER (from its call to its return)."""
+    begin = gdb.index(r"^poller: poll %d: " % number)
+    call = gdb.index(r"^\[co-trace\] #1 \"poller\" call poll\(nfds=1\)$", begin)
+    end = gdb.index(r"^\[co-trace\] #1 \"poller\" poll\(nfds=1\) = 1$", call)
+    expect(gdb.index(r"^poller: poll %d returned 1 after \d+ ms, revents POLLIN$" % number, end) > end,
+           "poll %d did not return 1, POLLIN" % number)
+    return [line for line in gdb.lines[call + 1:end] if line.startswith("[co-trace]")]
+
+
+@fact("race in gdb: a byte already there - poll 1 returned 1 without parking, and never reached io_poll")
+def already_ready(t):
+    gdb = t.scene("race-gdb")
+    between = poll_trace(gdb, 1)
+    expect(between == [], "poll 1 changed state: %s" % between)
+    stop = gdb.index(r"^Breakpoint 2, co::detail::io_poll")
+    expect(gdb.index(r"^poller: poll 1 returned 1") < gdb.index(r"^poller: poll 2: the FIFO is empty") < stop,
+           "io_poll was reached before poll 2")
+
+
+@fact("race in gdb: written after the link, before the check - triggered true, n 1, poll 2 returned 1 without parking")
+def ready_before_check(t):
+    gdb = t.scene("race-gdb")
+    fd = int(re.search(r"read end fd (\d+)", gdb.line(r"^main: FIFO work/race\.fifo, read end fd \d+")).group(1))
+    listing = gdb.after_command("list 165,172")
+    expect(listing.has(r"^165\s+io_waiters_added\(linked\);$") and listing.has(r"^168\s+int n = kernel_poll"),
+           "io_poll.cpp:165 is no longer the line after the linking loop, before the kernel check")
+    expect(gdb.after_command("print sentry", occurrence=1).has(
+        r"io_sentry of #1 \"poller\": 1 fd, triggered false, added true, no deadline = "
+        r"\{\[0\] = fd %d events POLLIN revents 0, linked\}" % fd), "the io_sentry is not linked, untriggered")
+    expect(gdb.after_command("info fdctx fds[0].fd").has(r"^%d\s+.*\s+yes\s+-\s+#1 \"poller\" POLLIN$" % fd),
+           "the FIFO's fd %d has not the poller waiting, in the reactor" % fd)
+    expect(gdb.after_command("info coroutines").has(r"^1\s+poller\s+running\s"), "the poller is not running")
+    expect(gdb.after_command("print n").has(r"^\$\d+ = 1$"), "the kernel check did not see the byte")
+    expect(gdb.after_command("print sentry", occurrence=2).has(r"triggered true, added true"), "triggered is not true")
+    between = poll_trace(gdb, 2)
+    expect(between == [], "poll 2 changed state: %s" % between)
+
+
+@fact("race in gdb: written after the check, before the park - it parked and the reactor's Harvest woke it; poll 3 returned 1")
+def ready_after_check(t):
+    gdb = t.scene("race-gdb")
+    expect(gdb.after_command("print sentry.triggered").has(r"^\$\d+ = false$"), "triggered was true")
+    bt = gdb.after_command("bt")
+    expect(bt.index(r"^#\d+ .*EpollReactor::Harvest") < bt.index(r"^#\d+ .*Processer::Run"),
+           "the reactor did not wake it")
+    between = poll_trace(gdb, 3)
+    expect(between[:3] == ['[co-trace] #1 "poller" running -> io_block (poll on 1 fd)',
+                           '[co-trace] #1 "poller" io_block -> runnable',
+                           '[co-trace] #1 "poller" runnable -> running on processer 0'],
+           "poll 3's states: %s" % between)
+    expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step5_race did not end normally in gdb")
+
+
+FACTS = (same_answers, negative_fds, timeouts, special_events, poll_parks_not_thread, wake_alone, poller_parked,
+         the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check)
