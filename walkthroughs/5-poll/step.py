@@ -276,9 +276,6 @@ def already_ready(t):
 def ready_before_check(t):
     gdb = t.scene("race-gdb")
     fd = int(re.search(r"read end fd (\d+)", gdb.line(r"^main: FIFO work/race\.fifo, read end fd \d+")).group(1))
-    listing = gdb.after_command("list 165,172")
-    expect(listing.has(r"^165\s+io_waiters_added\(linked\);$") and listing.has(r"^168\s+int n = kernel_poll"),
-           "io_poll.cpp:165 is no longer the line after the linking loop, before the kernel check")
     expect(gdb.after_command("print sentry", occurrence=1).has(
         r"io_sentry of #1 \"poller\": 1 fd, triggered false, added true, no deadline = "
         r"\{\[0\] = fd %d events POLLIN revents 0, linked\}" % fd), "the io_sentry is not linked, untriggered")
@@ -306,5 +303,20 @@ def ready_after_check(t):
     expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step5_race did not end normally in gdb")
 
 
-FACTS = (same_answers, negative_fds, timeouts, special_events, poll_parks_not_thread, wake_alone, poller_parked,
+@fact("the scripts' breakpoints in io_poll.cpp are on the lines they explain (after linking, the check, park, after it)")
+def script_lines(t):
+    race, wake = t.scene("race-gdb"), t.scene("wake-gdb")
+    listing = race.after_command("list 165,172")
+    expect(listing.has(r"^165\s+io_waiters_added\(linked\);$") and listing.has(r"^168\s+int n = kernel_poll"),
+           "io_poll.cpp:165 is no longer the line after the linking loop, before the kernel check")
+    for scene, line, text in ((race, 165, r"io_waiters_added\(linked\);"),
+                              (race, 170, r"if \(sentry\.triggered \|\| signal_interrupts"),
+                              (race, 184, r"bool woken = park\(TaskState::io_block"),
+                              (wake, 186, r"unlink_all\(sentry\);")):
+        stop = scene.index(r"^Temporary breakpoint \d+, .*io_poll\.cpp:%d$" % line)
+        expect(re.match(r"%d\s+%s" % (line, text), scene.lines[stop + 1]),
+               "io_poll.cpp:%d is now %r: the scripts' line numbers need updating" % (line, scene.lines[stop + 1]))
+
+
+FACTS = (script_lines, same_answers, negative_fds, timeouts, special_events, poll_parks_not_thread, wake_alone, poller_parked,
          the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check)

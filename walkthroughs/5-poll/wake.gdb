@@ -33,9 +33,9 @@ coroutine 1 frame 5
 print sentry
 print sentry.waiters[1]
 coroutine deselect
-#> Each fd's FdCtx lists who waits on it. Fds 3 and 5 are the read ends of A
-#> and B (4 and 6 their write ends); fd 3 and 5 went into the reactor
-#> (add_into_reactor), and the poller waits on both.
+#> Each fd's FdCtx lists who waits on it. The read ends of A and B went into
+#> the epoll reactor (add_into_reactor: Reactor yes) and list the poller as
+#> their waiter; nobody waits on the write ends.
 info fdctx
 
 #== A wake by epoll
@@ -44,11 +44,13 @@ info fdctx
 delete
 co-break state runnable task 1
 continue
-#> Who woke it: not the writer, and not the io_sentry. The processer, with no
-#> task left to run, went idle and waited in epoll (IdleWaiter::Wait); the
-#> write made B readable; the reactor harvested the event (Harvest), found
-#> the FdCtx's waiter (Dispatch) and called wake() on the io_sentry's ticket.
-#> claim() is where that wake wins: `by` 0 means woken (3 would be the timer).
+#> Who woke it: not the writer (it only wrote, and has finished), and not the
+#> io_sentry (it is data). The processer, with no task left to run, went idle
+#> and waited in epoll (IdleWaiter::Wait); the write had made B readable; the
+#> reactor harvested the event (Harvest), found the waiter in B's FdCtx
+#> (Dispatch) and called wake() on the ticket of the waiter's io_sentry.
+#> claim() is where a wake wins the park, once: `by` 0 means woken (3 would
+#> be the timer).
 bt
 print by
 #> The reactor wrote what it saw into B's waiter: revents POLLIN (a hint; the
@@ -80,8 +82,10 @@ info co-timers
 #> And a stop when it is woken:
 co-break state runnable task 1
 continue
-#> The timer: the idle processer's FireTimers found the deadline passed and
-#> called wake_by_timer() on the same kind of ticket (`by` 3: timed out).
+#> The timer. The idle processer waited in epoll (IdleWaiter::Wait) no longer
+#> than until the earliest timer was due; then its FireTimers found the
+#> deadline passed and called wake_by_timer() on the poller's ticket (`by` 3:
+#> timed out). No fd event was involved.
 bt
 print by
 tbreak io_poll.cpp:186
