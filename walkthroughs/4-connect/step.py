@@ -233,16 +233,19 @@ def hook_matches_kernel(t):
 
 # ---- 4.4 --------------------------------------------------------------------
 
-@fact("wait: the connector's connect returns 0 about a second (TCP's SYN retry) after it began, "
-      "after the acceptor made room")
+@fact("wait: the connector's connect returns 0 about a second (TCP's SYN retry) after it began, after the "
+      "acceptor made room, as soon as the connection is there (when the acceptor accepts it)")
 def connect_waited(t):
     run = t.scene("wait")
     began = run.index(r"connector: connect\(fd \d+\)")
     room = run.index(r"acceptor: accepted main's connection")
     done = run.index(r"connector: connect returned 0$")
-    expect(began < room < done, "the lines are out of order")
+    accepted = run.index(r"acceptor: accepted the connector's connection")
+    expect(began < room < done and room < accepted, "the lines are out of order")
     waited = stamp_ms(run.lines[done]) - stamp_ms(run.lines[began])
     expect(waited >= 900, "connect returned after %d ms only" % waited)
+    late = stamp_ms(run.lines[done]) - stamp_ms(run.lines[accepted])
+    expect(late < 500, "connect returned %d ms after the connection was accepted" % late)
     expect(run.outcome.returncode == 0, "step4_connect_wait: " + run.outcome.describe())
 
 
