@@ -64,9 +64,9 @@ info co-timers
 #> becomes runnable again. The acceptor accepts main's connection, which
 #> makes room in the queue; the connector's SYN, sent again a second after
 #> the first, completes the handshake. (TCP's timer runs while gdb holds
-#> the program: if you lingered at the stops, the SYN waits for its next
-#> retry - 3, 7, 15, 31, 63 s after the first - or, after about two
-#> minutes, TCP gives up.)
+#> the program: if you lingered at the stops, the SYN waits for TCP's next
+#> retry - a second apart at first, then further and further apart - or,
+#> after about two minutes, TCP gives up.)
 delete
 co-trace states on
 co-break state runnable task 1
