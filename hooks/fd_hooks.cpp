@@ -48,6 +48,42 @@ int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   return conn;
 }
 
+// Waits, without holding the thread, until `until` (now_ns() time) or a
+// caught signal: 0 when the time passed, -1/EINTR for a signal.
+int pause_until(std::int64_t until) {
+  if (co::hooks::in_coroutine()) return co::detail::io_poll_until(nullptr, 0, until, false);
+  std::int64_t left = until - co::detail::now_ns();
+  return left > 0 ? poll_f(nullptr, 0, static_cast<int>((left + 999'999) / 1'000'000)) : 0;
+}
+
+// AF_UNIX: a non-blocking connect to a listener whose backlog is full fails
+// with EAGAIN at once; a blocking one waits for room, up to SO_SNDTIMEO (then
+// EAGAIN), unix(7). Nothing on the fd says when the listener accepts, so the
+// hook tries again after growing pauses (1 ms doubling to 32 ms), parked in
+// between. A signal ends the wait with EINTR, unless every handler that ran
+// has SA_RESTART and no SO_SNDTIMEO bounds the wait (signal(7)).
+int connect_when_backlog_has_room(int fd, const struct sockaddr* addr, socklen_t len,
+                                  std::int64_t deadline_ns) {
+  std::int64_t pause_ns = 1'000'000;
+  co::detail::SignalMark signals = co::detail::signal_mark();
+  for (;;) {
+    const std::int64_t now = co::detail::now_ns();
+    if (deadline_ns != 0 && now >= deadline_ns) {
+      errno = EAGAIN;
+      return -1;
+    }
+    std::int64_t until = now + pause_ns;
+    if (deadline_ns != 0 && until > deadline_ns) until = deadline_ns;
+    if (pause_until(until) < 0) {
+      if (errno != EINTR || co::detail::signal_interrupts(signals, deadline_ns == 0)) return -1;
+      signals = co::detail::signal_mark();  // restarted, as the kernel would
+    }
+    int r = connect_f(fd, addr, len);
+    if (r == 0 || errno != EAGAIN) return r;
+    if (pause_ns < 32'000'000) pause_ns *= 2;
+  }
+}
+
 // The notes' walk through libgo's connect, step by step:
 //   not a managed blocking socket     -> the original, as is;
 //   connect_f on the non-blocking fd  -> done at once (success or failure),
@@ -55,13 +91,18 @@ int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
 //   EINPROGRESS                       -> wait for POLLOUT (the task parks in
 //                                        io_poll; SO_SNDTIMEO bounds it, as
 //                                        in the kernel: EINPROGRESS on expiry);
-//   writable                          -> SO_ERROR says how it ended.
+//   writable                          -> SO_ERROR says how it ended;
+//   EAGAIN on AF_UNIX (backlog full)  -> try again until there is room.
 int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
   ensure_init();
   FdCtx* ctx = nullptr;
   co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
   if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);
   int r = connect_f(fd, addr, len);
+  if (r != 0 && errno == EAGAIN && addr->sa_family == AF_UNIX) {
+    return connect_when_backlog_has_room(fd, addr, len,
+                                         co::hooks::deadline_from(ctx->send_timeout_ns));
+  }
   if (r == 0 || errno != EINPROGRESS) return r;
   int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
   if (ready < 0) return -1;

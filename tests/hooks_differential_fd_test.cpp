@@ -11,10 +11,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "differential_harness.h"
@@ -393,6 +397,67 @@ TEST(HooksDifferentialFd, ConnectWithinSendTimeoutGivesEinprogress) {
   });
   EXPECT_BOTH(o, Gives(-1, EINPROGRESS));
   ExpectAboutTheTimeout(o);
+}
+
+// An AF_UNIX listener (abstract name) whose backlog is full: with backlog 0
+// it queues one connection, and a further connect finds no room (unix(7):
+// EAGAIN at once when non-blocking; a blocking one waits for room).
+struct FullUnixListener {
+  int listener = -1;
+  int filler = -1;
+  sockaddr_un addr{};
+  socklen_t len = 0;
+
+  explicit FullUnixListener(const char* name) {
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "coscope-test-%s-%d", name,
+                  static_cast<int>(getpid()));
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
+                                 std::strlen(addr.sun_path + 1));
+    listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(listener, get(), len);
+    listen(listener, 0);
+    filler = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(filler, get(), len);
+  }
+  ~FullUnixListener() {
+    close(filler);
+    close(listener);
+  }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&addr); }
+};
+
+TEST(HooksDifferentialFd, UnixConnectToAFullBacklogGivesEagainAfterTheSendTimeout) {
+  auto o = RunBothConcurrently([](Env& env) {
+    FullUnixListener full(env.in_coroutine() ? "timeout-co" : "timeout");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kTimeout, sizeof kTimeout);
+    Outcome r = coscope_test::Timed([&] { return Result(connect(fd, full.get(), full.len)); });
+    close(fd);
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(-1, EAGAIN));
+  ExpectAboutTheTimeout(o);
+}
+
+TEST(HooksDifferentialFd, UnixConnectToAFullBacklogWaitsForRoom) {
+  // The listener accepts its queued connection after 100 ms: the blocking
+  // connect then gets the freed place and succeeds.
+  auto o = RunBothConcurrently([](Env& env) {
+    FullUnixListener full(env.in_coroutine() ? "room-co" : "room");
+    int accepted = -1;
+    env.After(100ms, [&] { accepted = accept(full.listener, nullptr, nullptr); });
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    Outcome r = coscope_test::Timed([&] { return Result(connect(fd, full.get(), full.len)); });
+    env.JoinHelpers();
+    r.data = accepted >= 0 ? "accepted first" : "?";
+    close(accepted);
+    close(fd);
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(0, 0, "accepted first"));
+  EXPECT_GE(o.native.seconds, 0.09);
+  EXPECT_GE(o.coroutine.seconds, 0.09);
 }
 
 }  // namespace
