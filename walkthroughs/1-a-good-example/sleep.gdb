@@ -7,7 +7,7 @@
 #> the program loads libcoscope), breakpoint 2 on the line where coroutine 2
 #> greets.
 break sleep_hooks.cpp:sleep
-break step1_sleep.cpp:48
+break step1_sleep.cpp:31
 run
 #> Coroutine 1 called sleep(1): the name sleep found the hook.
 bt 3

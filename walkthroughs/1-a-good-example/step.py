@@ -141,14 +141,14 @@ def sleep_is_hooked(t):
     bt = t.scene("sleep-gdb").after_command("bt 3")
     expect(bt.has(r"^#0\s+sleep\(unsigned int\) \(seconds=1\) at .*hooks/sleep_hooks\.cpp"),
            "frame #0 is not the sleep hook")
-    expect(bt.has(r"step1_sleep\.cpp:43"), "the caller is not step1_sleep.cpp:43")
+    expect(bt.has(r"step1_sleep\.cpp:26"), "the caller is not step1_sleep.cpp:26")
 
 
 @fact("sleep in gdb: while coroutine 2 runs, coroutine 1 is parked in state sleep, its stack through park()")
 def sleeping_task_parked(t):
     gdb = t.scene("sleep-gdb")
     coroutines = gdb.after_command("info coroutines", occurrence=2)
-    expect(coroutines.has(r"^1\s+-\s+sleep\s+sleep\s+.*step1_sleep\.cpp:43"), "coroutine 1 is not in state sleep")
+    expect(coroutines.has(r"^1\s+-\s+sleep\s+sleep\s+.*step1_sleep\.cpp:26"), "coroutine 1 is not in state sleep")
     expect(coroutines.has(r"^2\s+-\s+running\s+"), "coroutine 2 is not running")
     stack = gdb.after_command("coroutine 1 bt")
     expect(stack.has(r"co::detail::park\("), "no park() on coroutine 1's stack")

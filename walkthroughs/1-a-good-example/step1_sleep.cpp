@@ -10,30 +10,13 @@
 // Every line starts with the milliseconds since the program started.
 #include <coscope/coscope.h>
 
-#include <chrono>
-#include <cstdarg>
 #include <cstdio>
 
 #include <unistd.h>
 
-namespace {
+#include "stamped_print.h"
 
-const auto g_start = std::chrono::steady_clock::now();
-
-// printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
-void tprintf(const char* fmt, ...) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  g_start)
-                .count();
-  std::printf("[%5lld ms] ", static_cast<long long>(ms));
-  va_list ap;
-  va_start(ap, fmt);
-  std::vprintf(fmt, ap);
-  va_end(ap);
-  std::fflush(stdout);
-}
-
-}  // namespace
+using walkthrough::tprintf;
 
 int main() {
   go[] {

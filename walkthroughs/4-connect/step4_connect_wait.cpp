@@ -30,27 +30,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
+#include "stamped_print.h"
+
+using walkthrough::tprintf;
+
 namespace {
-
-const auto g_start = std::chrono::steady_clock::now();
-
-// printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
-void tprintf(const char* fmt, ...) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  g_start)
-                .count();
-  std::printf("[%5lld ms] ", static_cast<long long>(ms));
-  va_list ap;
-  va_start(ap, fmt);
-  std::vprintf(fmt, ap);
-  va_end(ap);
-  std::fflush(stdout);
-}
 
 sockaddr_in g_address{};  // the listener's: 127.0.0.1 and the kernel's port
 

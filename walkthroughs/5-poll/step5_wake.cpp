@@ -16,31 +16,19 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 
-namespace {
+#include "stamped_print.h"
 
-const auto g_start = std::chrono::steady_clock::now();
+using walkthrough::tprintf;
+
+namespace {
 
 constexpr int kTimeoutMs = 500;  // the second poll: nobody writes A
 
 int g_pipe_a[2];
 int g_pipe_b[2];
-
-// printf with a "[  123 ms] " prefix, flushed at once (stdout may be a pipe).
-void tprintf(const char* fmt, ...) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  g_start)
-                .count();
-  std::printf("[%5lld ms] ", static_cast<long long>(ms));
-  va_list ap;
-  va_start(ap, fmt);
-  std::vprintf(fmt, ap);
-  va_end(ap);
-  std::fflush(stdout);
-}
 
 const char* readable(short revents) {
   return (revents & POLLIN) ? "POLLIN" : "0";
