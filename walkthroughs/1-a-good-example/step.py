@@ -60,7 +60,10 @@ SCENES = (
           "| grep -x -E '%s' | paste -sd ' '" % "|".join(NOTES_HOOKED)),
     Say("""
         All of them. std::cin's read is not missing from the list: the hook
-        exists, glibc's stdio just never calls it.
+        exists, glibc's stdio just never calls it. (In libgo the hook exists
+        too, but passes any fd that is not a socket straight to glibc's read:
+        read_write_mode in libgo/linux/linux_glibc_hook.cpp, 2016-2018. There
+        even a direct read(0, ...) blocks the thread; coscope's parks.)
         """),
 )
 
