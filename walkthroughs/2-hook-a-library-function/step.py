@@ -148,7 +148,9 @@ SCENES = (
     Say("""
         The hook ran - its printf came out - and its first call to
         __libc_dlsym failed: the loader binds a library's calls lazily, at the
-        first call, and found no __libc_dlsym anywhere. Since glibc 2.34,
+        first call, and found no __libc_dlsym anywhere. It was never public
+        API: until glibc 2.33 libc exported it only as
+        __libc_dlsym@@GLIBC_PRIVATE, for glibc's own libdl. Since glibc 2.34,
         dlopen and dlsym live in libc itself, and libc's symbol table (the one
         dl_prog1 uses) exports dlsym and dlvsym, but no __libc_dlsym:
         """),
@@ -160,7 +162,8 @@ SCENES = (
         dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34") - a different function, which
         the hook does not replace, so nothing recurses. The version string
         names the dlsym@@GLIBC_2.34 above (glibc before 2.34 has only
-        dlsym@GLIBC_2.2.5, which the file tries next):
+        dlsym@GLIBC_2.2.5, which the file tries next; 2.2.5 is x86-64's
+        oldest version: i386's is GLIBC_2.0, aarch64's GLIBC_2.17):
         """),
     Run("dl_prog3-today", ["dl_prog1", FILE_SO], preload("dl_prog3_today")),
     Part("2.7  The three limitations, each run"),
