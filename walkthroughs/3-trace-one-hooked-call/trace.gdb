@@ -48,17 +48,31 @@ delete
 break jump_fcontext
 run
 bt
-#> The whole switch: keep the callee-saved registers on this stack, take the
-#> task's stack pointer from the first argument (mov %rdi,%rsp), restore the
-#> task's registers from its stack and jump to the address saved there
-#> (jmp *%r8). A jump, not a call: nothing returns to context_resume until
-#> the task jumps back.
-x/24i $pc
-stepi 24
+#> The whole switch, in Boost's assembly: keep the callee-saved registers on
+#> this stack, load the stack pointer from the first argument (the task's
+#> context: a pointer into the task's own stack), restore the task's
+#> registers from there and jump to the address saved with them. A jump,
+#> not a call: nothing returns to context_resume until the task jumps back.
+disassemble
+#> The task's stack, as context_resume's task records it:
+frame 1
+print task->stack
+frame 0
+#> walk-stepi-to runs stepi until the next instruction matches a pattern:
+#> here the one that loads %rsp from another register, wherever this
+#> Boost's jump_fcontext has it. Then one stepi runs it:
+walk-stepi-to mov %\w+,%rsp$
+print $sp
+stepi
+print $sp
+#> The stack pointer left the thread's stack for the task's (between base
+#> and base + size). On to the jump, and through it:
+walk-stepi-to jmp \*%\w+$
+stepi
 #> A task that never ran lands in make_fcontext's trampoline, which jumps to
 #> the function its context was made with (the notes: "fn封装到ctx_里"):
-x/2i $pc
-stepi 2
+walk-stepi-to jmp \*%\w+$
+stepi
 next
 bt
 #> One frame: the bottom of the task's own stack. Run and SwapIn are on the
@@ -111,8 +125,10 @@ delete
 break jump_fcontext
 continue
 bt 4
-stepi 24
+walk-stepi-to jmp \*%\w+$
+stepi
 bt 3
+print $sp
 #> The jump that began on the task's stack, in context_suspend, ends on the
 #> thread's, in context_resume: SwapIn's call to it "returns", and SwapIn
 #> finds the task in state sleep, as in stop 2.

@@ -18,13 +18,15 @@ The script is plain gdb commands plus three kinds of comment lines:
   #> TEXT      explanation, printed where it stands (`#>` alone: a blank line)
   # ...        an ordinary comment, not shown
 
-and two commands defined here (a script that uses them needs this driver):
+and three commands defined here (a script that uses them needs this driver):
 
   walk-interrupt-after SECONDS   SIGINT to the program SECONDS from now, so
                                  the next `continue` stops wherever it waits
   walk-input-after SECONDS TEXT  TEXT and a newline arrive on the program's
                                  stdin SECONDS from now, then end of input
                                  (interactively: the learner types it)
+  walk-stepi-to REGEX            stepi until the next instruction to run, in
+                                 the current function, matches REGEX
 
 At every pause the learner may type gdb commands; an empty line goes on. When
 the stops are over, gdb's own prompt is the learner's. Errors of a command are
@@ -238,6 +240,72 @@ walkthrough the program reads the terminal: type TEXT yourself, when you like.""
         gdb.write("[%r arrives on the program's stdin in %g s]\n" % (text, delay))
 
 
+class StepiTo(gdb.Command):
+    """Step instructions until the next one to run matches REGEX (walkthrough scripts).
+
+Usage: walk-stepi-to REGEX
+Reads the instruction at $pc (as `x/i $pc` shows it, runs of spaces made one)
+and runs `stepi` until it matches REGEX, a Python regular expression: the
+matching instruction is the next to run, not run yet. Stops with an error if
+the program leaves the current function first, or after 500 instructions.
+Example: `walk-stepi-to mov %\\w+,%rsp$` stops at the instruction that loads
+the stack pointer from another register."""
+
+    LIMIT = 500
+
+    def __init__(self):
+        super().__init__("walk-stepi-to", gdb.COMMAND_RUNNING)
+
+    @staticmethod
+    def next_instruction():
+        """The innermost frame's function and the instruction at its pc."""
+        frame = gdb.newest_frame()
+        insn = frame.architecture().disassemble(frame.pc())[0]
+        return frame.name() or "??", re.sub(r"\s+", " ", insn["asm"].strip())
+
+    def step_until(self, pattern):
+        """stepi until the next instruction matches; the number of steps."""
+        function, insn = self.next_instruction()
+        steps = 0
+        while not pattern.search(insn):
+            if steps == self.LIMIT:
+                raise gdb.GdbError("walk-stepi-to: no match in %d instructions" % steps)
+            gdb.execute("stepi", to_string=True)
+            steps += 1
+            if gdb.selected_inferior().pid <= 0:
+                raise gdb.GdbError("walk-stepi-to: the program ended after %d instructions" % steps)
+            now, insn = self.next_instruction()
+            if now != function:
+                raise gdb.GdbError("walk-stepi-to: left %s for %s after %d instructions, no match"
+                                   % (function, now, steps))
+        return steps
+
+    def invoke(self, argument, from_tty):
+        if not argument.strip():
+            raise gdb.GdbError("walk-stepi-to: REGEX expected")
+        try:
+            pattern = re.compile(argument.strip())
+        except re.error as error:
+            raise gdb.GdbError("walk-stepi-to: not a regular expression: %s" % error)
+        if gdb.selected_inferior().pid <= 0:
+            raise gdb.GdbError("walk-stepi-to: the program is not running")
+        gdb.newest_frame().select()
+        # Each stepi would print where it stopped: only the last place is
+        # shown (gdb 12 on; an older gdb prints every step).
+        try:
+            quiet = gdb.parameter("suppress-cli-notifications")
+            gdb.execute("set suppress-cli-notifications on", to_string=True)
+        except (RuntimeError, gdb.error):
+            quiet = None
+        try:
+            steps = self.step_until(pattern)
+        finally:
+            if quiet is not None:
+                gdb.execute("set suppress-cli-notifications %s" % ("on" if quiet else "off"), to_string=True)
+        gdb.write("[%d instruction%s stepped: `stepi %d`]\n" % (steps, "" if steps == 1 else "s", steps))
+        gdb.execute("x/i $pc")
+
+
 def main():
     path = os.environ.get("WALK_GDB_CONFIG")
     if not path:
@@ -255,6 +323,7 @@ def main():
     driver = Driver(config)
     InterruptAfter(driver)
     InputAfter(driver)
+    StepiTo()
     gdb.execute("set pagination off", to_string=True)
     gdb.execute("set confirm off", to_string=True)
     # The hooks live in libcoscope, loaded only when the program starts.
