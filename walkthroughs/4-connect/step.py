@@ -47,7 +47,10 @@ SCENES = (
         search (a fully static program), the weak __libc_connect, which the
         static link filled in. Neither "links" anything at run time in the
         notes' sense: the weak reference is resolved by the link, dlsym by a
-        lookup of the name in the loaded libraries.
+        lookup of the name in the loaded libraries. (libgo, as the notes read
+        it, chose one way when it was compiled: dlsym in its shared library,
+        a plain extern __connect in its static one, meant for -static links;
+        linux_glibc_hook.cpp, 2016-2018.)
         """),
     Part("4.2  coroutine_hook_init, and connect outside a coroutine, in gdb"),
     Gdb("originals-gdb", "originals.gdb", "step4_outcomes"),
@@ -68,6 +71,9 @@ SCENES = (
         kernel's line above it: a non-blocking socket gets EINPROGRESS back
         (the hook passes it through), a blocking one gets the final result, in
         a coroutine as outside - the hook returns what the kernel would.
+        libgo's hook (linux_glibc_hook.cpp, 2016-2018) would not, for the
+        refused TCP connect: it says ETIMEDOUT whenever poll's revents is not
+        exactly POLLOUT, and here it is POLLOUT|POLLERR|POLLHUP.
         """),
     Part("4.4  A connect that waits"),
     Say("""
