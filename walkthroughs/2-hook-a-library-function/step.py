@@ -118,8 +118,10 @@ SCENES = (
     Run("prog2-fixed", ["prog1"], preload("prog2_fixed")),
     Say("""
         The first malloc is not prog1's: it is the 1024 bytes of stdout's
-        buffer (a terminal's size), asked for by printf inside glibc - and it
-        reached the hook. Keep that in mind for the third limitation (2.7).
+        buffer, asked for by printf inside glibc - and it reached the hook.
+        (glibc sizes the buffer by what stdout is: 1024 bytes for a terminal,
+        which walk gives every program it runs; on a pipe or a file it would be
+        4096.) Keep that in mind for the third limitation (2.7).
         """),
     Part("2.4  dlopen and dlsym: dl_prog1"),
     Say("""
@@ -147,8 +149,16 @@ SCENES = (
     Run("dl_prog3", ["dl_prog1", FILE_SO], preload("dl_prog3")),
     Say("""
         The hook ran - its printf came out - and its first call to
-        __libc_dlsym failed: the loader binds a library's calls lazily, at the
-        first call, and found no __libc_dlsym anywhere. It was never public
+        __libc_dlsym failed: libdl_prog3.so is linked for lazy binding
+        (-z lazy), so the loader binds each of its calls at the first call, and
+        found no __libc_dlsym anywhere. With immediate binding (LD_BIND_NOW=1
+        here; -z now, which some distributions link with by default, does the
+        same) the loader binds every call when it loads the library, and the
+        program stops before the hook ever runs:
+        """),
+    Run("dl_prog3-now", ["dl_prog1", FILE_SO], dict(preload("dl_prog3"), LD_BIND_NOW="1")),
+    Say("""
+        Either way the symbol is missing. It was never public
         API: until glibc 2.33 libc exported it only as
         __libc_dlsym@@GLIBC_PRIVATE, for glibc's own libdl. Since glibc 2.34,
         dlopen and dlsym live in libc itself, and libc's symbol table (the one
@@ -205,6 +215,69 @@ SCENES = (
         the exception, called through the PLT inside libc on purpose, so that a
         program can replace the allocator (the glibc manual, "Replacing
         malloc").
+        """),
+    Part("2.8  The notes' own commands, each run"),
+    Say("""
+        The notes built the hook with `gcc -shared -ldl -fPIC hook.c -o
+        libhook.so` (hook.c is prog2.c), the program with `g++ test.cpp -o
+        test.out` (test.cpp is prog1.c), and ran `LD_PRELOAD=/root/libhook.so
+        ./test.out`. The same three lines, in the scratch directory work/:
+        """),
+    Shell("notes-build",
+          "cd @work@ && cp @src@/prog2.c hook.c && cp @src@/prog1.c test.cpp"
+          " && gcc -shared -ldl -fPIC hook.c -o libhook.so && g++ test.cpp -o test.out"
+          " && ulimit -c 0 && LD_PRELOAD=$PWD/libhook.so ./test.out",
+          shown="cd work && cp $SRC/prog2.c hook.c && cp $SRC/prog1.c test.cpp\n"
+                "  $ gcc -shared -ldl -fPIC hook.c -o libhook.so && g++ test.cpp -o test.out\n"
+                "  $ LD_PRELOAD=$PWD/libhook.so ./test.out"),
+    Say("""
+        Killed by SIGSEGV: the notes' core dump, from their own commands.
+        (`ulimit -c 0` keeps the core file out of work/.)
+
+        The article says "Don't forget to provide an absolute path to the .so,
+        in LD_PRELOAD". What the loader really wants is a slash (ld.so(8)): a
+        name without one is looked for like a library the program needs, in
+        the system's library directories, and a name with one is opened as a
+        path, relative to the current directory if it is relative. With the
+        working hook (prog2_fixed.c) built as libfixed.so, four runs:
+        """),
+    Shell("preload-paths",
+          "cd @work@ && gcc -shared -fPIC @src@/prog2_fixed.c -o libfixed.so"
+          " && echo '--- a bare name' && LD_PRELOAD=libfixed.so ./test.out"
+          " ; echo '--- a relative path' && LD_PRELOAD=./libfixed.so ./test.out"
+          " ; echo '--- an absolute path' && LD_PRELOAD=$PWD/libfixed.so ./test.out"
+          " ; echo '--- the relative path, from another directory' && cd / && LD_PRELOAD=./libfixed.so $OLDPWD/test.out",
+          shown="cd work && gcc -shared -fPIC $SRC/prog2_fixed.c -o libfixed.so\n"
+                "  $ LD_PRELOAD=libfixed.so ./test.out\n"
+                "  $ LD_PRELOAD=./libfixed.so ./test.out\n"
+                "  $ LD_PRELOAD=$PWD/libfixed.so ./test.out\n"
+                "  $ cd / && LD_PRELOAD=./libfixed.so $OLDPWD/test.out"),
+    Say("""
+        A bare name is not found (the loader says so, and the program runs
+        unhooked); a relative path works - but only from the directory it is
+        relative to, and a program that changes directory, or starts another
+        from elsewhere, loses it. An absolute path works from anywhere: the
+        article's advice is the safe rule, not the loader's.
+
+        The article builds dl_prog1 with `gcc -rdynamic -o dl_prog1 dl_prog1.c
+        -ldl`. -rdynamic puts all of the program's own functions into its
+        dynamic symbol table, where a library it loads (or dlsym) can find
+        them. dl_prog1 does not need that: libfile.so calls nothing of the
+        program's. Built both ways:
+        """),
+    Shell("rdynamic",
+          "cd @work@ && gcc -rdynamic -o dl_prog1_rdynamic @src@/dl_prog1.c -ldl"
+          " && gcc -o dl_prog1_plain @src@/dl_prog1.c -ldl"
+          " && for p in dl_prog1_rdynamic dl_prog1_plain; do echo \"--- $p: main in the dynamic symbol table?\";"
+          " nm -D --defined-only $p | grep -w main || echo '(no)'; ./$p @bin@/libfile.so; done",
+          shown="cd work && gcc -rdynamic -o dl_prog1_rdynamic $SRC/dl_prog1.c -ldl"
+                " && gcc -o dl_prog1_plain $SRC/dl_prog1.c -ldl\n"
+                "  $ nm -D --defined-only dl_prog1_rdynamic | grep -w main; ./dl_prog1_rdynamic ../libfile.so\n"
+                "  $ nm -D --defined-only dl_prog1_plain | grep -w main; ./dl_prog1_plain ../libfile.so"),
+    Say("""
+        Both find file1 and print the same line; only the -rdynamic build
+        exports main. ($SRC above is the step's source folder,
+        walkthroughs/2-hook-a-library-function.)
         """),
 )
 
@@ -315,6 +388,17 @@ def dl_prog3_fails(t):
     expect(not symbols.has(r" T __libc_dlsym"), "libc exports __libc_dlsym")
 
 
+@fact("dl_prog3 bound lazily runs the hook's printf before the lookup fails; with LD_BIND_NOW=1 it fails first")
+def dl_prog3_binding(t):
+    lazy = t.scene("dl_prog3")
+    expect(lazy.index(r"^Ha Ha\.\.\.dlsym\(\) Hooked$") < lazy.index(r"undefined symbol: __libc_dlsym"),
+           "no hook line before the lookup error (lazy binding)")
+    now = t.scene("dl_prog3-now")
+    expect(now.has(r"symbol lookup error: .*libdl_prog3\.so: undefined symbol: __libc_dlsym"), "no lookup error")
+    expect(not now.has(r"Ha Ha"), "the hook ran with LD_BIND_NOW=1")
+    expect(now.outcome.returncode == 127, now.outcome.describe())
+
+
 @fact("dl_prog3_today: the dlsym hook through dlvsym works: 'Hooked (looking up \"file1\")', x is 100")
 def dlvsym_works(t):
     run = t.scene("dl_prog3-today")
@@ -367,6 +451,45 @@ def limit_internal(t):
            "printf's buffer malloc not seen")
 
 
+@fact("the notes' own gcc lines build hook.c and test.cpp, and LD_PRELOAD=$PWD/libhook.so ./test.out dies of SIGSEGV")
+def notes_build(t):
+    run = t.scene("notes-build")
+    expect(run.outcome.signal_name == "SIGSEGV", run.outcome.describe())
+    expect(not run.has("error") and not run.has("calling from main"), "a build error, or the program printed")
+
+
+@fact("LD_PRELOAD: a bare name is not preloaded; ./ and $PWD/ paths are; ./ from another directory is not")
+def preload_paths(t):
+    run = t.scene("preload-paths")
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+    cases = {}
+    for line in run.lines:
+        if line.startswith("--- "):
+            current = cases.setdefault(line[4:], [])
+        elif cases:
+            current.append(line)
+    expect(sorted(cases) == sorted(["a bare name", "a relative path", "an absolute path",
+                                    "the relative path, from another directory"]), "cases: %r" % sorted(cases))
+    for case in ("a bare name", "the relative path, from another directory"):
+        expect(any("cannot be preloaded" in line for line in cases[case]), case + ": no loader error")
+        expect(not any(line.startswith("malloc(") for line in cases[case]), case + ": the hook ran")
+    for case in ("a relative path", "an absolute path"):
+        expect(any(line.startswith("malloc(10) = 0x") for line in cases[case]), case + ": the hook did not run")
+        expect(not any("cannot be preloaded" in line for line in cases[case]), case + ": a loader error")
+    expect(all("freeing memory..." in lines for lines in cases.values()), "a run did not finish")
+
+
+@fact("-rdynamic exports main into dl_prog1's dynamic symbol table; dl_prog1 works with and without it")
+def rdynamic(t):
+    run = t.scene("rdynamic")
+    expect(run.outcome.returncode == 0, run.outcome.describe())
+    with_flag = run.index(r"^--- dl_prog1_rdynamic")
+    without = run.index(r"^--- dl_prog1_plain")
+    expect(re.search(r" T main$", run.lines[with_flag + 1]) is not None, "main not exported with -rdynamic")
+    expect(run.lines[without + 1] == "(no)", "main exported without -rdynamic")
+    expect(run.lines[with_flag + 2] == run.lines[without + 2] == "The value of x is 100", "a build did not find file1")
+
+
 FACTS = (prog1_runs, prog2_crashes, prog2_recursion, prog2_overflow, prog2_fixed_works, dl_prog1_works,
-         dl_prog2_recursion, dl_prog2_in_gdb, dl_prog3_fails, dlvsym_works, limit_dlsym, limit_setid,
-         limit_internal)
+         dl_prog2_recursion, dl_prog2_in_gdb, dl_prog3_fails, dl_prog3_binding, dlvsym_works, limit_dlsym, limit_setid,
+         limit_internal, notes_build, preload_paths, rdynamic)

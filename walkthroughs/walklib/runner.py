@@ -22,7 +22,7 @@ class StepContext:
         # The main thread's stack of every program the step runs (STACK_LIMIT in step.py).
         self.stack_limit = getattr(step.load(), "STACK_LIMIT", DEFAULT_STACK_LIMIT)
         env = dict(os.environ, LC_ALL="C.UTF-8")
-        for name in ("LD_PRELOAD", "COSCOPE_TRACE"):
+        for name in ("LD_PRELOAD", "LD_BIND_NOW", "COSCOPE_TRACE"):
             env.pop(name, None)  # the walkthrough sets what it shows, nothing else
         self.environment = env
 
