@@ -1,9 +1,10 @@
 """Step 5: settling step 4's debts - man poll's rules run live, the io_sentry,
 and who wakes a coroutine parked in poll (the reactor, or the timer)."""
 
+import os
 import re
 
-from walklib.facts import expect, fact
+from walklib.facts import FactFailed, expect, fact
 from walklib.scenes import Gdb, Part, Run, Say
 
 TITLE = "Settling step 4's debts: poll"
@@ -68,6 +69,35 @@ SCENES = (
         write's epoll event finds the waiter and wakes it. There is no moment
         in between where a readiness could be missed: the link comes first,
         then the check.
+        """),
+    Part("5.4  The reactor's side: epoll_ctl, a regular file, the timer, select"),
+    Say("""
+        The notes read add_into_reactor ("如果文件描述符不在epoll之中，则把它添加进去"),
+        the case where every add fails ("所有的添加操作都失败了，直接返回吧"), the timer a
+        wait arms, and nonblocking_check, which select passes. step5_reactor
+        runs them: main, a plain thread, polls a regular file for
+        POLLIN|POLLOUT, then for POLLPRI alone with a 300 ms timeout; a
+        coroutine does the same, then polls pipe A twice (5 s timeout) while a
+        writer coroutine writes A, then select()s A with a byte already there.
+        """),
+    Run("reactor", ["step5_reactor"]),
+    Say("""
+        The regular file gives the coroutine what it gives the thread: always
+        readable and writable (POSIX: regular files always poll true for
+        reading and writing), never POLLPRI, so that poll waits out its
+        timeout. In gdb, each of the reactor's moments:
+        """),
+    Gdb("reactor-gdb", "reactor.gdb", "step5_reactor", timeout_s=GDB_TIMEOUT_S),
+    Say("""
+        add_into_reactor makes one epoll_ctl per fd, the first time a wait
+        needs it: EPOLL_CTL_ADD, for every event, edge-triggered. epoll
+        refuses a regular file (EPERM); that wait then has no fd in the
+        reactor (added false) and ends as the kernel's would - at once if the
+        kernel check finds the file ready, else by its timer. A later wait on
+        a registered fd makes no epoll_ctl at all. A wait that epoll ends
+        leaves its timer queued until the task runs again and park() disarms
+        it. select, with no kernel check of its own before io_poll, passes
+        nonblocking_check true, and io_poll's first act is that check.
         """),
 )
 
@@ -318,5 +348,152 @@ def script_lines(t):
                "io_poll.cpp:%d is now %r: the scripts' line numbers need updating" % (line, scene.lines[stop + 1]))
 
 
+# ---- 5.4 --------------------------------------------------------------------
+
+IO_POLL_CPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime", "src", "io",
+                           "io_poll.cpp")
+
+
+def nonblocking_check_line():
+    """The line of io_poll.cpp that asks the kernel for nonblocking_check: the
+    one after `if (nonblocking_check) {` (searched, so the fact follows edits)."""
+    with open(IO_POLL_CPP) as source:
+        lines = source.read().splitlines()
+    for number, text in enumerate(lines, start=1):
+        if text.strip() == "if (nonblocking_check) {":
+            expect("kernel_poll(fds, nfds, 0)" in lines[number], "io_poll.cpp:%d: no kernel check after it" % number)
+            return number + 1
+    raise FactFailed("io_poll.cpp has no `if (nonblocking_check) {` line")
+
+
+def reactor_fds(scene):
+    """(the regular file's fd, pipe A's read end) from step5_reactor's lines."""
+    regular = re.search(r"regular file \(fd (\d+)\)", scene.line(r"poller: poll 1: \{regular file"))
+    pipe = re.search(r"\{A \(fd (\d+)\)", scene.line(r"poller: poll 3: \{A \(fd"))
+    return int(regular.group(1)), int(pipe.group(1))
+
+
+def file_rows(scene):
+    """{1 or 2: (thread row, coroutine row)} of the regular-file table, times cut off, and the times."""
+    rows, times = {}, {}
+    start = scene.index(r"^the regular file, polled by a thread and by a coroutine:$")
+    for number in (1, 2):
+        at = scene.index(r"^%d\. " % number, start)
+        pair = [re.match(r"^(thread|coroutine)\s+(poll = .*?)\s+after (\d+) ms$", scene.lines[at + k]) for k in (1, 2)]
+        expect(all(pair) and pair[0].group(1) == "thread" and pair[1].group(1) == "coroutine",
+               "regular file row %d: %r" % (number, scene.lines[at + 1:at + 3]))
+        rows[number] = tuple(re.sub(r"\s+", " ", m.group(2)) for m in pair)
+        times[number] = tuple(int(m.group(3)) for m in pair)
+    return rows, times
+
+
+@fact("reactor: a regular file gives the coroutine the thread's answers - POLLIN|POLLOUT at once; "
+      "POLLPRI: 0 after its 300 ms timeout")
+def regular_file_answers(t):
+    for name in ("reactor", "reactor-gdb"):
+        scene = t.scene(name)
+        rows, times = file_rows(scene)
+        expect(rows[1] == ("poll = 1 revents [POLLIN|POLLOUT]",) * 2, "%s: POLLIN|POLLOUT: %s" % (name, rows[1]))
+        expect(times[1][0] < 150 and times[1][1] < 150, "%s: POLLIN|POLLOUT took %s ms" % (name, times[1]))
+        expect(rows[2] == ("poll = 0 revents [0]",) * 2, "%s: POLLPRI: %s" % (name, rows[2]))
+        expect(all(ms >= 295 for ms in times[2]), "%s: POLLPRI returned after %s ms" % (name, times[2]))
+    run = t.scene("reactor")
+    expect(run.has(r"poller: poll 3 returned 1 after \d+ ms, revents POLLIN$") and
+           run.has(r"poller: select 5 returned 1 after \d+ ms, A readable$"), "the pipe's poll or select failed")
+    expect(run.outcome.returncode == 0, "step5_reactor: " + run.outcome.describe())
+
+
+@fact("reactor in gdb: poll 1 of the regular file never reached add_into_reactor; poll 2's epoll_ctl(ADD, the "
+      "file) returned -1 (EPERM); its io_sentry has added false; the file is not in the reactor")
+def regular_file_refused(t):
+    gdb = t.scene("reactor-gdb")
+    regular, _ = reactor_fds(gdb)
+    first_stop = gdb.index(r"^Breakpoint 2, co::detail::add_into_reactor")
+    expect(gdb.index(r"poller: poll 1: poll = 1\s+revents \[POLLIN\|POLLOUT\]") < gdb.index(
+        r"poller: poll 2: \{regular file") < first_stop, "add_into_reactor was reached before poll 2")
+    expect(gdb.after_command("print *ctx", occurrence=1).has(r"= fd %d: other, .*not in reactor" % regular),
+           "the first add_into_reactor is not for the regular file")
+    bt = gdb.after_command("bt 3", occurrence=2)
+    expect(bt.index(r"^#0 .*epoll_ctl") < bt.index(r"EpollReactor::Add") <= bt.index(r"add_into_reactor"),
+           "the epoll_ctl was not made by EpollReactor::Add in add_into_reactor")
+    expect(gdb.has(r"^epoll_ctl\(epfd \d+, op 1, fd %d\)$" % regular), "no epoll_ctl(ADD) of the regular file")
+    expect(gdb.after_command("print (long)$rax", occurrence=1).has(r"^\$\d+ = -1$"), "epoll_ctl did not return -EPERM")
+    expect(gdb.after_command("print sentry").has(
+        r'io_sentry of #1 "poller": 1 fd, triggered false, added false, deadline in \d+ms = '
+        r"\{\[0\] = fd %d events POLLPRI revents 0, linked\}" % regular), "the io_sentry is not added false")
+    expect(gdb.after_command("info fdctx fds[0].fd").has(r"^%d\s+other\s+no\s+no\s+-\s+#1 \"poller\" POLLPRI$" % regular),
+           "the regular file is in the reactor, or has no waiter")
+
+
+@fact("reactor in gdb: the first wait on pipe A makes epoll_ctl(ADD, A), which returns 0; A is in the reactor")
+def pipe_added(t):
+    gdb = t.scene("reactor-gdb")
+    regular, pipe = reactor_fds(gdb)
+    expect(gdb.after_command("print *ctx", occurrence=2).has(r"= fd %d: pipe, .*not in reactor" % pipe),
+           "the second add_into_reactor is not for A")
+    expect(gdb.index(r"^epoll_ctl\(epfd \d+, op 1, fd %d\)$" % regular) <
+           gdb.index(r"^epoll_ctl\(epfd \d+, op 1, fd %d\)$" % pipe), "no epoll_ctl(ADD) of A after the file's")
+    expect(gdb.after_command("print (long)$rax", occurrence=2).has(r"^\$\d+ = 0$"), "epoll_ctl(ADD, A) failed")
+    table = gdb.after_command("info fdctx", occurrence=1)
+    expect(table.has(r"^%d\s+pipe\s+\S+\s+yes\s+-\s+#1 \"poller\" POLLIN$" % pipe), "A is not in the reactor")
+    expect(table.has(r"^%d\s+other\s+no\s+no\s" % regular), "the regular file is in the reactor")
+
+
+@fact("reactor in gdb: a wait that epoll ends - its timer is armed at the park, still queued at the reactor's "
+      "wake, disarmed by park() when the task runs: `No armed timers.`")
+def timer_cancelled(t):
+    gdb = t.scene("reactor-gdb")
+    before = gdb.after_command("info co-timers", occurrence=1)
+    expect(before.has(r"^1 armed timer") and before.has(r"\s1\s+poller\s+io_block\s+poll on 1 fd, timed$"),
+           "no armed timer of the poller at its park")
+    bt = gdb.after_command("bt 5")
+    order = [bt.index(p) for p in (r"^#0 .*claim", r"^#1 .*co::detail::wake\(", r"Dispatch", r"Harvest")]
+    expect(order == sorted(order) and bt.has(r"by=by@entry=0"), "the reactor did not wake it")
+    woken = gdb.after_command("info co-timers", occurrence=2)
+    expect(woken.has(r"\s1\s+poller\s+runnable\s+poll on 1 fd, timed$"), "the timer is not still queued at the wake")
+    disarm = gdb.after_command("bt 3", occurrence=3)
+    expect(disarm.has(r"^#0 .*SchedulerCore::DisarmTimer") and disarm.has(r"^#1 .*co::detail::park\(") and
+           disarm.has(r"^#2 .*poll_wait"), "DisarmTimer was not called by park in poll_wait")
+    expect(gdb.after_command("info co-timers", occurrence=3).has(r"^No armed timers\.$"), "the timer is still armed")
+
+
+@fact("reactor in gdb: the second wait on A - add_into_reactor finds it registered, and no epoll_ctl comes before the park")
+def registered_once(t):
+    gdb = t.scene("reactor-gdb")
+    _, pipe = reactor_fds(gdb)
+    begin = gdb.index(r"poller: poll 4: \{A \(fd %d\)" % pipe)
+    expect(gdb.after_command("print ctx->registered").has(r"^\$\d+ = true$"), "A was not registered")
+    park = gdb.index(r'^\[co-break \d+\] running -> io_block: #1 "poller"', begin)
+    expect(not any("syscall epoll_ctl" in line for line in gdb.lines[begin:park]),
+           "an epoll_ctl came during poll 4")
+    expect(gdb.index(r"^Catchpoint \d+ \(syscall 'epoll_ctl'", 0) < begin, "no catchpoint on epoll_ctl was set")
+    expect(gdb.after_command("info fdctx", occurrence=2).has(r"^%d\s+pipe\s+\S+\s+yes\s" % pipe),
+           "A is not in the reactor at poll 4")
+    expect(gdb.has(r"poller: poll 4 returned 1 after \d+ ms, revents POLLIN$"), "poll 4 did not return POLLIN")
+
+
+@fact("reactor in gdb: select calls io_poll with nonblocking_check true; its first kernel poll is poll_wait's "
+      "nonblocking check (timeout 0); select returns 1 without parking")
+def select_nonblocking_check(t):
+    gdb = t.scene("reactor-gdb")
+    bt = gdb.after_command("bt 4", occurrence=1)
+    expect(bt.has(r"^#0 .*co::detail::io_poll\(.*nonblocking_check=nonblocking_check@entry=true\)"),
+           "io_poll did not get nonblocking_check true")
+    expect(bt.has(r"^#1 .*select_body") and bt.has(r"^#2 .*select\(int, fd_set\*"), "io_poll was not called by select")
+    check = gdb.after_command("bt 4", occurrence=2)
+    expect(check.has(r"^#0 .*syscall \(\)"), "the stop is not at the poll system call")
+    frame = check.line(r"^#\d+ .*poll_wait\(.*nonblocking_check=nonblocking_check@entry=true")
+    line = int(re.search(r"io_poll\.cpp:(\d+)$", frame).group(1))
+    expect(line == nonblocking_check_line(), "the poll came from io_poll.cpp:%d, not the nonblocking check (line %d)"
+           % (line, nonblocking_check_line()))
+    expect(gdb.after_command("print (int)$rdx").has(r"^\$\d+ = 0$"), "the check's timeout is not 0")
+    begin = gdb.index(r"poller: select 5: A")
+    end = gdb.index(r"poller: select 5 returned 1 after \d+ ms, A readable$", begin)
+    expect(not any('"poller" running -> io_block' in line for line in gdb.lines[begin:end]), "select parked")
+    expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step5_reactor did not end normally in gdb")
+
+
 FACTS = (script_lines, same_answers, negative_fds, timeouts, special_events, poll_parks_not_thread, wake_alone, poller_parked,
-         the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check)
+         the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check,
+         regular_file_answers, regular_file_refused, pipe_added, timer_cancelled, registered_once,
+         select_nonblocking_check)
