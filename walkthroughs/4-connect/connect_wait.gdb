@@ -66,7 +66,8 @@ info co-timers
 #> the first, completes the handshake. (TCP's timer runs while gdb holds
 #> the program: if you lingered at the stops, the SYN waits for TCP's next
 #> retry - a second apart at first, then further and further apart - or,
-#> after about two minutes, TCP gives up.)
+#> once its retries are spent, TCP gives up: when, the step computed from
+#> this machine's settings just before this session.)
 delete
 co-trace states on
 co-break state runnable task 1

@@ -2,16 +2,80 @@
 outcomes of a non-blocking connect, and a connect that parks until the
 reactor wakes it."""
 
+import os
 import re
 
-from walklib.facts import expect, fact, stamp_ms
-from walklib.scenes import Gdb, Part, Run, Say, Shell
+from walklib.facts import FactFailed, expect, fact, stamp_ms
+from walklib.scenes import Custom, Gdb, Part, Run, Say, Shell, run_shell
 
 TITLE = "Reading the hooks: connect"
 NOTES_HEADING = "第四步：静态分析linux_glic_hook.cpp"
 TARGETS = ("step4_programs",)
 
 LIBC_SO = "$(ldd ./step4_outcomes | awk '$1 == \"libc.so.6\" {print $3}')"
+
+
+# ---- TCP's patience with an unanswered SYN --------------------------------------
+
+SYSCTLS = ("tcp_syn_retries", "tcp_syn_linear_timeouts", "tcp_rto_max_ms")
+
+
+def syn_schedule(retries, linear, rto_max_s):
+    """The kernel's SYN timer for a connect nobody answers, step by step as
+    tcp_retransmit_timer and tcp_write_timeout (net/ipv4/tcp_timer.c, Linux
+    6.5 on) run it: the retransmission timer starts at 1 s (TCP_TIMEOUT_INIT);
+    each time it fires, the SYN is given up after retries + linear resends, or
+    once the time since the first SYN reaches tcp_model_timeout(retries, 1 s);
+    else it is sent again, and the timer doubles (up to rto_max) only once
+    more than `linear` resends were made. Returns (resend times, give-up time)
+    in seconds from the first SYN."""
+    threshold = (rto_max_s // 1).bit_length() - 1  # ilog2(TCP_RTO_MAX / rto_base)
+    if retries <= threshold:
+        model = (2 << retries) - 1
+    else:
+        model = (2 << threshold) - 1 + (retries - threshold) * rto_max_s
+    rto, now, resends = 1, 0, []
+    while True:
+        now += rto
+        if len(resends) >= retries + linear or (resends and now >= model):
+            return resends, now
+        resends.append(now)
+        if len(resends) > linear:  # icsk_backoff > tcp_syn_linear_timeouts
+            rto = min(rto * 2, rto_max_s)
+
+
+def syn_timeout(ctx, console, record):
+    """Shows this machine's SYN settings, then the schedule they give."""
+    outcome = run_shell(ctx, console, "cd /proc/sys/net/ipv4 && grep . %s" % " ".join(SYSCTLS))
+    values = {}
+    for line in record.lines:
+        match = re.match(r"^\s*(tcp_\w+):(\d+)$", line)
+        if match:
+            values[match.group(1)] = int(match.group(2))
+    if "tcp_syn_retries" not in values:
+        console.say("This machine does not show tcp_syn_retries (%s)." % outcome.describe())
+        return
+    linear = values.get("tcp_syn_linear_timeouts", 0)  # before Linux 6.5: none
+    rto_max_s = values.get("tcp_rto_max_ms", 120000) // 1000  # before 6.15: TCP_RTO_MAX, 120 s
+    resends, give_up = syn_schedule(values["tcp_syn_retries"], linear, rto_max_s)
+    record.data["give_up_s"] = give_up
+    console.output("")
+    console.output("tcp_syn_retries %d, tcp_syn_linear_timeouts %d, rto max %d s:"
+                   % (values["tcp_syn_retries"], linear, rto_max_s))
+    console.output("  the SYN at 0 s, sent again at %s s (%d resends)"
+                   % (", ".join(str(t) for t in resends), len(resends)))
+    console.output("  connect gives up at %d s (%s): ETIMEDOUT" % (give_up, minutes_text(give_up)))
+    console.say("""
+        So the connector's SO_SNDTIMEO of 5 minutes is %s than TCP's own
+        patience here: %s. (Kernel timers that long are coarse: the give-up
+        may come a few seconds later than computed.)
+        """ % (("longer", "a SYN nobody answers ends in ETIMEDOUT from TCP, before the timer")
+               if give_up < 300 else
+               ("not longer", "the 5-minute timer would end the wait first, with EINPROGRESS")))
+
+
+def minutes_text(seconds):
+    return "%d min %d s" % divmod(seconds, 60) if seconds >= 60 else "%d s" % seconds
 
 SCENES = (
     Part("4.1  connect_f: static and dynamic \"linking\""),
@@ -84,6 +148,19 @@ SCENES = (
         connect() waits for that; the acceptor makes room after 200 ms.
         """),
     Run("wait", ["step4_connect_wait"]),
+    Say("""
+        A second later, then? Not forever: TCP sends a SYN again only so many
+        times, then the connect fails with ETIMEDOUT. How many times, and how
+        far apart, the kernel's settings say (net/ipv4/tcp_timer.c since
+        Linux 6.5: the SYN is sent again after 1 s, then tcp_syn_linear_timeouts
+        more times 1 s apart, then the wait doubles - 2, 4, 8 s ... up to
+        tcp_rto_max_ms, 120 s by default; it gives up after
+        tcp_syn_retries + tcp_syn_linear_timeouts resends, or once the time
+        since the first SYN passes what tcp_syn_retries doublings from 1 s
+        would take). This machine's settings, and what they make of a SYN
+        nobody answers:
+        """),
+    Custom("syn-timeout", syn_timeout),
     Gdb("wait-gdb", "connect_wait.gdb", "step4_connect_wait"),
     Part("4.5  Why doesn't connect use a central controller?"),
     Say("""
@@ -100,6 +177,27 @@ SCENES = (
         libgo's connect is not the kernel's poll but the hooked one ("要么不阻塞，
         要么会切换协程"). Whether that poll blocks the thread
         ("poll操作是线程阻塞的还是线程非阻塞的？") is step 5's.
+        """),
+    Part("4.6  connect on a socket the program made non-blocking"),
+    Say("""
+        The outcomes table had the hooked connect on a socket made with
+        SOCK_NONBLOCK. libgo's connect checks the program's own choice first
+        (`if (fd_ctx->user_nonblock()) return connect_f(...)`, in
+        libgo/linux/linux_glibc_hook.cpp), and so does coscope's.
+        step4_user_nonblock makes a plain socket, sets
+        O_NONBLOCK on it with fcntl, and connects to a listening loopback
+        port from a coroutine. Alone:
+        """),
+    Run("user-nonblock", ["step4_user_nonblock"]),
+    Gdb("user-nonblock-gdb", "user_nonblock.gdb", "step4_user_nonblock"),
+    Say("""
+        The hooked fcntl recorded the program's O_NONBLOCK in the FdCtx
+        (user_nonblocking, `Non-blocking user` in info fdctx), so the hook's
+        first test (choose_path) chose the pass-through: connect_f's -1
+        EINPROGRESS came back as it was, with no try-then-wait and no park -
+        the program asked for a non-blocking connect and got one. In 4.4, on a
+        blocking socket, the same hook went on past that test, called
+        connect_f on its next line and then waited.
         """),
 )
 
@@ -321,6 +419,99 @@ def so_error_zero(t):
     expect(gdb.outcome.returncode == 0 and not gdb.outcome.timed_out, "gdb: " + gdb.outcome.describe())
 
 
+def read_sysctl(name, default):
+    """/proc/sys/net/ipv4/NAME as a number, or default if this kernel has none."""
+    try:
+        with open(os.path.join("/proc/sys/net/ipv4", name)) as value:
+            return int(value.read())
+    except OSError:
+        return default
+
+
+@fact("syn-timeout: the give-up time printed is the kernel's rule applied to tcp_syn_retries, "
+      "tcp_syn_linear_timeouts and tcp_rto_max_ms, read here again")
+def syn_give_up(t):
+    scene = t.scene("syn-timeout")
+    retries = read_sysctl("tcp_syn_retries", None)
+    expect(retries is not None, "this machine has no /proc/sys/net/ipv4/tcp_syn_retries")
+    linear = read_sysctl("tcp_syn_linear_timeouts", 0)
+    cap = read_sysctl("tcp_rto_max_ms", 120000) // 1000
+    # The same rule, written as intervals: the timer's i-th wait (i from 1) is
+    # 1 s for the first linear + 1, then 2, 4, 8 ... s, at most the cap; the
+    # SYN is given up at the first expiry after retries + linear resends, or
+    # at the first expiry at least tcp_model_timeout(retries) after the SYN.
+    threshold = 0
+    while 2 ** (threshold + 1) <= cap:
+        threshold += 1
+    budget = 2 ** (retries + 1) - 1 if retries <= threshold else \
+        2 ** (threshold + 1) - 1 + (retries - threshold) * cap
+    expiry, resends = 0, []
+    for i in range(1, retries + linear + 2):
+        expiry += 1 if i <= linear + 1 else min(2 ** (i - linear - 1), cap)
+        if i == retries + linear + 1 or (i > 1 and expiry >= budget):
+            break
+        resends.append(expiry)
+    printed = scene.line(r"connect gives up at \d+ s")
+    expect(int(re.search(r"gives up at (\d+) s", printed).group(1)) == expiry,
+           "printed %r; the rule gives %d s" % (printed, expiry))
+    expect(scene.has(r"sent again at %s s \(%d resends\)$" % (", ".join(map(str, resends)), len(resends))),
+           "the resend times printed are not %s" % resends)
+    expect(scene.has(r"^tcp_syn_retries:%d$" % retries), "the shell did not show tcp_syn_retries %d" % retries)
+
+
+# ---- 4.6 --------------------------------------------------------------------
+
+FD_HOOKS_CPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hooks", "fd_hooks.cpp")
+PASS_THROUGH = "if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);"
+
+
+def pass_through_line():
+    """The line of connect_body that passes the call through (searched, so the
+    fact follows edits of fd_hooks.cpp)."""
+    with open(FD_HOOKS_CPP) as source:
+        for number, text in enumerate(source, start=1):
+            if text.strip() == PASS_THROUGH:
+                return number
+    raise FactFailed("hooks/fd_hooks.cpp has no line %r" % PASS_THROUGH)
+
+
+@fact("user_nonblock alone: on a socket the program made non-blocking (fcntl), connect in a coroutine "
+      "returns -1 EINPROGRESS at once; the program's poll and SO_ERROR then see it connected")
+def user_nonblock_alone(t):
+    run = t.scene("user-nonblock")
+    line = run.line(r"connector: connect returned -1 EINPROGRESS after \d+ ms$")
+    waited = int(re.search(r"after (\d+) ms", line).group(1))
+    expect(waited < 100, "connect returned after %d ms" % waited)
+    expect(run.has(r"connector: poll\(POLLOUT\) returned 1; SO_ERROR 0: connected$"), "not connected")
+    expect(run.outcome.returncode == 0, "step4_user_nonblock: " + run.outcome.describe())
+
+
+@fact("user_nonblock in gdb: the FdCtx says Non-blocking user; __libc_connect is called from connect_body's "
+      "pass-through line, returns -1 with errno 115, and the connector never parks")
+def user_nonblock_pass_through(t):
+    gdb = t.scene("user-nonblock-gdb")
+    expect(gdb.has(r"^\[co-break \d+\] connect\(fd=(\d+)\) in coroutine #1"), "no stop at the connect hook")
+    fd = re.search(r"connect\(fd=(\d+)\)", gdb.line(r"^\[co-break \d+\] connect\(fd=")).group(1)
+    expect(gdb.after_command("info fdctx fd").has(r"^%s\s+socket \(stream\)\s+user\s+no\s" % fd),
+           "the FdCtx of fd %s does not say Non-blocking user" % fd)
+    bt = gdb.after_command("bt 2", occurrence=2)
+    expect(bt.has(r"^#0 .*__libc_connect \(fd=%s," % fd), "the stop is not in glibc's connect")
+    caller = bt.line(r"^#1 .*connect_body .*fd_hooks\.cpp:\d+$")
+    line = int(re.search(r"fd_hooks\.cpp:(\d+)$", caller).group(1))
+    expect(line == pass_through_line(), "connect_f was called from fd_hooks.cpp:%d, not the pass-through (line %d)"
+           % (line, pass_through_line()))
+    expect(gdb.after_command("frame 1").has(r"^%d\s+%s$" % (line, re.escape(PASS_THROUGH))),
+           "frame 1 does not show the pass-through line")
+    expect(gdb.after_command("finish").has(r"^Value returned is \$\d+ = -1$"), "connect_f did not return -1")
+    expect(gdb.after_command("print errno").has(r"= 115$"), "errno is not 115 (EINPROGRESS)")
+    expect(gdb.after_command("info coroutines").has(r"^1\s+connector\s+running\s"), "the connector is not running")
+    call = gdb.index(r'^\[co-trace\] #1 "connector" call connect\(fd=%s\)$' % fd)
+    done = gdb.index(r'^\[co-trace\] #1 "connector" connect\(fd=%s\) = -1 EINPROGRESS$' % fd, call)
+    changes = [l for l in gdb.lines[call + 1:done] if re.match(r'^\[co-trace\] #1 "connector" \w+ -> ', l)]
+    expect(changes == [], "the connector changed state inside connect: %s" % changes)
+    expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step4_user_nonblock did not end normally")
+
+
 FACTS = (names_in_the_libraries, weak_and_dlsym, init_before_main, table_filled, outside_passes_through,
-         three_outcomes, hook_matches_kernel, connect_waited, connect_f_in_progress, parks_in_io_block,
-         while_waiting, reactor_wakes, so_error_zero)
+         three_outcomes, hook_matches_kernel, connect_waited, syn_give_up, connect_f_in_progress, parks_in_io_block,
+         while_waiting, reactor_wakes, so_error_zero, user_nonblock_alone, user_nonblock_pass_through)
