@@ -10,11 +10,9 @@
 //              (connect_f) returns EINPROGRESS and the task parks, in
 //              io_block, until the socket is writable. SO_SNDTIMEO bounds
 //              the wait, as it bounds the kernel's blocking connect; at 5
-//              minutes it is longer than TCP's own patience with the
-//              default settings (SYN retries for 131 s, then ETIMEDOUT;
-//              `walk 4` computes it from this machine's sysctls), so the
-//              reactor, not the timer, ends this wait even in a slow gdb
-//              session.
+//              minutes it is longer than TCP's own patience (131 s of SYN
+//              retries with the default sysctls, then ETIMEDOUT; walk 4 shows
+//              this machine's), so the reactor, not the timer, ends the wait.
 //   acceptor   sleeps 200 ms, accepts main's connection - the queue has room
 //              again - then accepts the connector's.
 //
