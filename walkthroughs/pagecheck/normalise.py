@@ -1,0 +1,85 @@
+"""What may differ between two runs of the same step, and nothing else.
+
+Both the page's excerpt and the fresh transcript go through `normalise`
+before they are compared. It replaces, with a fixed word:
+
+  absolute directories   the source and build trees' paths are cut, as the
+                         pages show them (build/x/prog -> x/prog)
+  addresses              every 0x... number
+  times                  walk's "[ 1234 ms]" stamps, "N ms", "in 966ms",
+                         CLOCK_MONOTONIC seconds, clock readings in ns
+                         (deadline_ns=, now=), gdb's "59m59s" stays
+  process ids            "process N", "LWP N", a pid inside a socket name
+  ports                  127.0.0.1:PORT
+  recursion depths       frame numbers of 3 digits and more, walk's
+                         "... the same line N more times", and the length
+                         of an address that holds a pid (len=N)
+
+A docs excerpt noted `racy` (markdown.py) is compared with a racy
+Normaliser, and the lines of each command's output in any order.
+
+Column widths: gdb and the toolkit pad table columns to the widest cell, so a
+table with a replaced value may be padded differently; `loose` also collapses
+runs of spaces, and the lines of an excerpt match loosely only where a value
+was replaced in one of them (a table with nothing variable must match to
+the space).
+"""
+
+import re
+
+RULES = [
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
+    (re.compile(r"\[\s*\d+ ms\]"), "[? ms]"),
+    (re.compile(r"\b\d+(?:\.\d+)? ?(ms|us)\b"), r"? \1"),
+    (re.compile(r"\b\d+\.\d{9} s\b"), "? s"),
+    (re.compile(r"\b(deadline_ns|due_ns|now|now_ns)((?:@entry)?)=\d+"), r"\1\2=?"),
+    (re.compile(r"\b(process|LWP|pid) \d+"), r"\1 ?"),
+    (re.compile(r"(@coscope-[\w]+-)\d+"), r"\1?"),
+    (re.compile(r"\b127\.0\.0\.1:\d+"), "127.0.0.1:?"),
+    (re.compile(r"#\d{3,}\b"), "#?"),
+    (re.compile(r"\b\d+ more times\b"), "? more times"),
+    (re.compile(r"\blen=\d+"), "len=?"),
+]
+
+
+FILE_LINE = re.compile(r"(\.\w+:\d+)")
+
+
+class Normaliser:
+    """normalise(line) for one source tree and one build tree. A racy
+    normaliser also replaces every number but the line of a file:line: for a
+    run whose fds, ids and counts depend on which thread got there first."""
+
+    def __init__(self, source_dir, build_dir, racy=False):
+        self.racy = racy
+        # The longer first: the build tree is usually inside the source tree.
+        self.dirs = sorted({d.rstrip("/") for d in (source_dir, build_dir) if d}, key=len, reverse=True)
+
+    def cut_dirs(self, line):
+        """The line with the trees' absolute paths cut, as a page shows it."""
+        for directory in self.dirs:
+            line = line.replace(directory + "/", "")
+        return line.rstrip()
+
+    def normalise(self, line):
+        """(text, varied): the line with every run-dependent value replaced,
+        and whether anything was."""
+        line = self.cut_dirs(line)
+        text = line
+        for pattern, word in RULES:
+            text = pattern.sub(word, text)
+        if self.racy:
+            text = "".join(part if FILE_LINE.fullmatch(part) else re.sub(r"\d+", "?", part)
+                           for part in FILE_LINE.split(text))
+        return text, text != line
+
+
+def loose(text):
+    """The text with runs of spaces collapsed (column widths ignored)."""
+    return re.sub(r"[ \t]{2,}", " ", text.strip())
+
+
+def skeleton(text):
+    """The text with every number gone and spaces collapsed: what stays of a
+    line when only its values changed (a line number, a count)."""
+    return loose(re.sub(r"\d+", "9", text))
