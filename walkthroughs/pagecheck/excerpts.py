@@ -30,10 +30,13 @@ class Transcript:
     def __init__(self, text, normaliser, indent="  "):
         self.normaliser = normaliser
         self.unordered = normaliser.racy  # a command's output lines in any order
+        # Flush-left gdb sessions (docs/gdb.md) are quoted whole: their blank
+        # lines are gdb's and count; a walkthrough page joins parts with them.
+        self.blank_lines_count = not indent
         self.lines = []
         group = 0
         for raw in text.split("\n"):
-            if not raw.strip():
+            if not raw.strip() and not self.blank_lines_count:
                 continue
             if indent and not raw.startswith(indent):
                 group += 1  # narration: a boundary
@@ -60,11 +63,12 @@ class Stale:
         self.why_not = why_not  # why there is no replacement
 
 
-def segments(lines):
-    """[[(index, line)]]: the runs of lines between blank and elision lines."""
+def segments(lines, blank_lines_count=False):
+    """[[(index, line)]]: the runs of lines between elision lines, and
+    between blank lines unless they count."""
     result, current = [], []
     for index, line in enumerate(lines):
-        if not line.strip() or line.strip() == ELISION:
+        if line.strip() == ELISION or not line.strip() and not blank_lines_count:
             if current:
                 result.append(current)
             current = []
@@ -127,7 +131,7 @@ def check(excerpt, transcript):
     """[Stale] for the excerpt's segments that the transcript does not show."""
     stale = []
     cursor = 0
-    for segment in segments(excerpt.lines):
+    for segment in segments(excerpt.lines, transcript.blank_lines_count):
         keys = [transcript.normaliser.normalise(line) for _, line in segment]
         position = find(keys, transcript, cursor)
         if position is not None:

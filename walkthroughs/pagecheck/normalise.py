@@ -48,7 +48,8 @@ FILE_LINE = re.compile(r"(\.\w+:\d+)")
 class Normaliser:
     """normalise(line) for one source tree and one build tree. A racy
     normaliser also replaces every number but the line of a file:line: for a
-    run whose fds, ids and counts depend on which thread got there first."""
+    run whose fds, ids, counts and due times depend on which thread got
+    there first."""
 
     def __init__(self, source_dir, build_dir, racy=False):
         self.racy = racy
@@ -69,6 +70,7 @@ class Normaliser:
         for pattern, word in RULES:
             text = pattern.sub(word, text)
         if self.racy:
+            text = re.sub(r"\b(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s\b", "?s", text)  # 59m59s, 1h00m00s
             text = "".join(part if FILE_LINE.fullmatch(part) else re.sub(r"\d+", "?", part)
                            for part in FILE_LINE.split(text))
         return text, text != line
