@@ -153,12 +153,12 @@ def diagnose(excerpt, segment, keys, transcript, cursor):
         if score > best_score:
             best, best_score = position, score
     if best is None:
-        differences = [(index, line, None) for (index, line), key in zip(segment, keys)]
+        differences = [(index, line, "") for (index, line), key in zip(segment, keys)]
         return Stale(excerpt, segment, differences[:1], None, "the run shows nothing like it"), None
     differences = []
     for k, ((index, line), key) in enumerate(zip(segment, keys)):
-        run_line = transcript.shown(best + k) if best + k < len(transcript) else None
-        if run_line is None or not same(key, transcript.keys[best + k]):
+        run_line = transcript.shown(best + k) if best + k < len(transcript) else ""
+        if best + k >= len(transcript) or not same(key, transcript.keys[best + k]):
             differences.append((index, line, run_line))
     replacement, why_not = rewrite(segment, keys, transcript, cursor, best)
     return Stale(excerpt, segment, differences, replacement, why_not), best

@@ -26,10 +26,11 @@ EXTERNAL = re.compile(r"libgo|the notes", re.IGNORECASE)
 
 
 class Problem:
-    def __init__(self, where, text, now):
+    def __init__(self, where, text, now, note=""):
         self.where = where  # page:line
         self.text = text  # the reference as the page has it
-        self.now = now  # what the run shows instead, or why it is a problem
+        self.now = now  # what the run shows instead (None: not a run matter)
+        self.note = note
 
 
 def tree_files(source_dir):
@@ -84,7 +85,7 @@ def check(page, prose, run_lines, files):
             for match in BARE_LINE.finditer(text):
                 line = match.group(1) or match.group(2)
                 if not re.search(r"\.\w+:%s\b" % line, joined):
-                    problems.append(Problem("%s:%d" % (page, number), match.group(0),
+                    problems.append(Problem("%s:%d" % (page, number), match.group(0), None,
                                             "a line number without its file: write FILE:%s, which is checked" % line))
     return problems, external
 
@@ -106,5 +107,5 @@ def lines_shown(name, run_lines):
     """What the run shows of the file: the lines it names, for the report."""
     seen = sorted({int(n) for n in re.findall(r"(?<![\w.-])%s:(\d+)\b" % re.escape(name), "\n".join(run_lines))})
     if not seen:
-        return "the run names no line of %s" % name
-    return "the run shows %s" % ", ".join("%s:%d" % (name, n) for n in seen)
+        return "no line of %s" % name
+    return ", ".join("%s:%d" % (name, n) for n in seen)
