@@ -181,28 +181,34 @@ def rewrite(segment, keys, transcript, cursor, best):
     if len(places) != 1:
         return None, "its commands run %d times in the run; edit it by hand" % len(places)
     start = end = places[0]
-    group, seen = transcript.lines[start][1], 0
-    while end < len(transcript) and transcript.lines[end][1] == group:
+    seen = 0
+    while end < len(transcript):
         if is_command(transcript.lines[end][0]):
             seen += 1
             if seen > len(wanted):
                 break
+        elif seen == len(wanted) and transcript.lines[end][1] != transcript.lines[end - 1][1]:
+            break  # the last command's output ends at the narration after it
         end += 1
     return [transcript.shown(position) for position in range(start, end)], None
 
 
 def runs_commands(transcript, start, wanted):
     """The transcript runs exactly the commands `wanted` from start on, one
-    after the other (within one group, no other command between them)."""
-    group, found = transcript.lines[start][1], 0
+    after the other (no other command between them; walk's narration may
+    be, as the page has its own)."""
+    if not same(wanted[0], transcript.keys[start]):
+        return False
+    found = 0
     for position in range(start, len(transcript)):
-        raw, line_group = transcript.lines[position]
-        if line_group != group or found == len(wanted) and is_command(raw):
+        raw = transcript.lines[position][0]
+        if not is_command(raw):
+            continue
+        if found == len(wanted):
             break
-        if is_command(raw):
-            if not same(wanted[found], transcript.keys[position]):
-                return False
-            found += 1
+        if not same(wanted[found], transcript.keys[position]):
+            return False
+        found += 1
     return found == len(wanted)
 
 

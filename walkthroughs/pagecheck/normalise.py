@@ -11,6 +11,7 @@ before they are compared. It replaces, with a fixed word:
                          (deadline_ns=, now=), gdb's "59m59s" stays
   process ids            "process N", "LWP N", a pid inside a socket name
   ports                  127.0.0.1:PORT
+  build products         the size and time `ls -l` shows of a built file
   recursion depths       frame numbers of 3 digits and more, walk's
                          "... the same line N more times", and the length
                          of an address that holds a pid (len=N)
@@ -39,6 +40,8 @@ RULES = [
     (re.compile(r"#\d{3,}\b"), "#?"),
     (re.compile(r"\b\d+ more times\b"), "? more times"),
     (re.compile(r"\blen=\d+"), "len=?"),
+    # ls -l of a file the build made: its size and time are the build's
+    (re.compile(r"^(\s*[-d][-rwxsStT]{9}\.? +\d+ +\S+ +\S+ +)\d+ +\w{3} +\d+ +[\d:]+"), r"\1? ? ? ?"),
 ]
 
 

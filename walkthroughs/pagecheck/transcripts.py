@@ -1,8 +1,9 @@
 """Fresh transcripts to check pages against.
 
-A walkthrough step: `walkthroughs/walk N --batch --no-build` (its stdout,
-with the width walk's pages were written at), or a transcript saved before
-with --save-transcripts.
+A walkthrough step: `walkthroughs/walk N --batch --no-build --no-wrap` (its
+stdout: every line whole, as walk records it and the pages quote it; the
+explanations at the width the pages were written at), or a transcript saved
+before with --save-transcripts.
 
 A docs/gdb.md excerpt: real gdb in batch mode on a program of the build
 tree, as tests/gdb/run_gdb_test.py runs it (auto-load safe path, `-ex`
@@ -41,15 +42,23 @@ class CannotRun(Exception):
 def walk_step(step, build_dir, gdb, columns):
     """(text, walk's exit status) of `walk STEP --batch --no-build`."""
     env = dict(os.environ, COLUMNS=str(columns))
+    line = [sys.executable, WALK, str(step), "--batch", "--no-build", "--build-dir", build_dir, "--gdb", gdb]
+    if walk_can_print_whole_lines():
+        line.append("--no-wrap")  # the pages quote lines whole, as walk records them
     try:
-        result = subprocess.run([sys.executable, WALK, str(step), "--batch", "--no-build", "--build-dir", build_dir,
-                                 "--gdb", gdb], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        result = subprocess.run(line, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, stdin=subprocess.DEVNULL, timeout=600)
     except subprocess.TimeoutExpired:
         raise CannotRun("walk %s --batch did not finish in 600 s" % step)
     if result.returncode == 2:
         raise CannotRun("walk %s cannot run here: %s" % (step, result.stderr.strip()))
     return result.stdout, result.returncode
+
+
+def walk_can_print_whole_lines():
+    """walk --no-wrap prints each line whole (walk wraps to the terminal)."""
+    with open(WALK) as source:
+        return '"--no-wrap"' in source.read()
 
 
 class GdbSession:
