@@ -1,15 +1,25 @@
 """What the learner sees, and the transcript the facts are checked against.
 
 Explanations are printed flush left; commands and everything they print are
-indented by two spaces. In batch mode every line is also recorded, per scene,
-for the step's facts.
+indented by two spaces. Every line is recorded whole, per scene, for the
+step's facts (and is what the pages quote); what is printed is the same line
+wrapped to the terminal's width (continuation lines indented four more
+spaces), and a gdb command of the coscope toolkit or of the walkthrough
+driver is marked `# coscope` or `# walk` (walklib/commands.py). A Console
+made with wrap=False prints each line as recorded (`walk --no-wrap`).
 """
 
+import re
 import shutil
 import sys
 import textwrap
 
+from . import commands
+
 INDENT = "  "
+CONTINUATION = "    "  # more indentation for the rest of a wrapped line
+MARK_COLUMN = 36  # where a command's `# coscope` mark starts, if the command is shorter
+MIN_COLUMNS = 60
 
 
 class SceneRecord:
@@ -27,12 +37,14 @@ class SceneRecord:
 
 
 class Console:
-    def __init__(self, batch, stream=None):
+    def __init__(self, batch, stream=None, wrap=True):
         self.batch = batch
         self.stream = stream or sys.stdout
         self.scenes = {}
         self.current = None
-        self.width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+        columns = shutil.get_terminal_size((100, 24)).columns
+        self.width = min(columns, 100)  # explanations are rewrapped to this
+        self.columns = max(columns, MIN_COLUMNS) if wrap else 0  # 0: lines are printed whole
 
     # ---- recording ------------------------------------------------------------
 
@@ -44,10 +56,21 @@ class Console:
         self.current = None
 
     def write(self, line):
-        self.stream.write(line + "\n")
+        """Records the line whole; prints it as displayed()."""
+        self.stream.write(self.displayed(line) + "\n")
         self.stream.flush()
         if self.current is not None:
             self.current.lines.append(line)
+
+    def displayed(self, line):
+        """The line as printed: marked if it runs a gdb command of coscope or
+        walk, wrapped to the terminal (unless wrap=False)."""
+        if not self.columns:
+            return line
+        line = mark_command(line.expandtabs())
+        if width(line) <= self.columns:
+            return line
+        return "\n".join(wrapped(line, self.columns))
 
     # ---- kinds of text ----------------------------------------------------------
 
@@ -72,8 +95,16 @@ class Console:
                 for line in lines:
                     self.write(line.rstrip())
             else:
-                for line in textwrap.wrap(" ".join(l.strip() for l in lines), self.width - 2):
+                for line in self.paragraph(" ".join(l.strip() for l in lines)):
                     self.write(line)
+
+    def paragraph(self, text):
+        """An explanation's lines: wrapped by wrapped()'s measure when lines
+        are displayed wrapped, else (--no-wrap, the pages' form) by
+        characters, as the pages were written."""
+        if self.columns:
+            return wrapped(text, self.width - 2)
+        return textwrap.wrap(text, self.width - 2)
 
     def command(self, text):
         self.write("")
@@ -96,3 +127,49 @@ class Console:
             self.stream.write("\n")
             return False
         return True
+
+
+def mark_command(line):
+    """`  (gdb) info coroutines` -> the same, with `# coscope` after it."""
+    stripped = line.lstrip()
+    if not stripped.startswith("(gdb) "):
+        return line
+    owner = commands.owner(stripped[len("(gdb) "):])
+    if owner is None:
+        return line
+    return "%-*s  # %s" % (MARK_COLUMN, line, owner)
+
+
+def width(text):
+    """How wide a line counts: its UTF-8 bytes, so that a Chinese character
+    (two columns on a terminal, three bytes) never makes a line overflow,
+    whichever way its width is measured."""
+    return len(text.encode("utf-8", errors="replace"))
+
+
+def wrapped(line, columns):
+    """A long line as several, each at most `columns` wide: broken at spaces
+    where it can be. An indented line's continuations are indented four
+    more spaces; an explanation's (flush left) stay flush left."""
+    indent = line[:len(line) - len(line.lstrip())]
+    if width(indent) > columns // 2:
+        indent = ""
+    rest = indent + CONTINUATION if indent else ""
+    pieces, current, space = [], indent, ""
+    for token in re.findall(r"\S+|\s+", line.strip()):
+        if token.isspace():
+            space = token
+            continue
+        if current.strip() and width(current + space + token) > columns:
+            pieces.append(current)
+            current, space = rest, ""
+        current += space + token
+        space = ""
+        while width(current) > columns:  # a word longer than a line
+            cut = len(current)
+            while cut > 1 and width(current[:cut]) > columns:
+                cut -= 1
+            pieces.append(current[:cut])
+            current = rest + current[cut:]
+    pieces.append(current)
+    return pieces

@@ -37,10 +37,14 @@ import json
 import os
 import re
 import signal
+import sys
 import threading
 import time
 
 import gdb
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from walklib import commands  # noqa: E402
 
 
 class Stop:
@@ -95,7 +99,7 @@ class Driver:
         command = self.substitute(command)
         if self.stdin_fifo and "< " + self.stdin_fifo in command:
             self.open_stdin_writer()
-        gdb.write("(gdb) " + command + "\n")
+        gdb.write(self.shown_command(command) + "\n")
         gdb.flush()
         try:
             gdb.execute(command, from_tty=False)
@@ -104,6 +108,12 @@ class Driver:
         except KeyboardInterrupt:
             gdb.write("Quit\n")
         gdb.flush()
+
+    def shown_command(self, command):
+        """`(gdb) COMMAND`; interactively marked `# coscope` or `# walk` when
+        it is not gdb's own (in batch, walk's console marks what it prints)."""
+        owner = None if self.batch else commands.owner(command)
+        return "(gdb) " + command + ("    # " + owner if owner else "")
 
     def open_stdin_writer(self):
         """The program's stdin is a FIFO: its open blocks until a writer opens
@@ -328,6 +338,12 @@ def main():
     gdb.execute("set confirm off", to_string=True)
     # The hooks live in libcoscope, loaded only when the program starts.
     gdb.execute("set breakpoint pending on", to_string=True)
+    # Short frames: a parameter's value at the function's entry only when its
+    # value now is unknown (`x@entry=1`, not `x=x@entry=1`); struct arguments
+    # as `...`. The width: the terminal's interactively; in batch none, so
+    # that gdb never splits a line (walk's console wraps what it prints).
+    gdb.execute("set print entry-values if-needed", to_string=True)
+    gdb.execute("set print frame-arguments scalars", to_string=True)
     if driver.batch:
         gdb.execute("set width 0", to_string=True)
         gdb.execute("set style enabled off", to_string=True)
