@@ -8,7 +8,8 @@ before they are compared. It replaces, with a fixed word:
   addresses              every 0x... number
   times                  walk's "[ 1234 ms]" stamps, "N ms", "in 966ms",
                          CLOCK_MONOTONIC seconds, clock readings in ns
-                         (deadline_ns=, now=), gdb's "59m59s" stays
+                         (deadline_ns=, now=), a timer "in 4.875s";
+                         gdb's "59m59s" stays
   process ids            "process N", "LWP N", a pid inside a socket name
   ports                  127.0.0.1:PORT
   build products         the size and time `ls -l` shows of a built file
@@ -33,6 +34,7 @@ RULES = [
     (re.compile(r"\[\s*\d+ ms\]"), "[? ms]"),
     (re.compile(r"\b\d+(?:\.\d+)? ?(ms|us)\b"), r"? \1"),
     (re.compile(r"\b\d+\.\d{9} s\b"), "? s"),
+    (re.compile(r"\bin \d+\.\d+s\b"), "in ?s"),  # a timer due in 4.875s
     (re.compile(r"\b(deadline_ns|due_ns|now|now_ns)((?:@entry)?)=\d+"), r"\1\2=?"),
     (re.compile(r"\b(process|LWP|pid) \d+"), r"\1 ?"),
     (re.compile(r"(@coscope-[\w]+-)\d+"), r"\1?"),
