@@ -168,3 +168,25 @@ def notes_list_hooked(t):
 
 FACTS = (hello_after_input, cin_read_from_stdio, direct_internal_call, cin_blocks_thread, hook_never_hit,
          cin_gdb_order, other_task_ran, sleep_is_hooked, sleeping_task_parked, notes_list_hooked)
+
+
+# The step's map, printed before it begins (walklib/runner.py); README.md has it as a
+# diagram ("The map").
+DIAGRAM = r"""
+One thread, two coroutines. Where each call runs, and what thread 1 does while coroutine 1
+waits (thread 1's own stack on the left, coroutine 1's stack on the right):
+
+  std::cin >> i   (step1_cin)                     sleep(1)   (step1_sleep)
+  ---------------------------------------------   ----------------------------------------------
+  coroutine 1's stack                              coroutine 1's stack
+    operator>> (libstdc++'s istream)                 sleep: coscope's hook (sleep_hooks.cpp)
+    _IO_new_file_underflow (glibc's stdio)           task_sleep_ns -> io_poll_until -> poll_wait
+    _IO_file_read: jmp __GI___libc_read              arm_timer, park(sleep) -> SwapOut
+    read(0) in the kernel                              | jump_fcontext: to the thread's stack
+      the whole of thread 1 waits here:                v
+      coroutine 2 cannot even start                thread 1's stack
+                                                     Processer::Run: coroutine 2 runs
+  coscope's read hook (io_hooks.cpp) is              the timer: FireTimers -> wake_by_timer
+  never called: glibc calls its internal             SwapIn: jump_fcontext to coroutine 1
+  read, not the name `read`                        coroutine 1's stack: park(), sleep(1) return
+"""

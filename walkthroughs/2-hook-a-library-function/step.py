@@ -493,3 +493,25 @@ def rdynamic(t):
 FACTS = (prog1_runs, prog2_crashes, prog2_recursion, prog2_overflow, prog2_fixed_works, dl_prog1_works,
          dl_prog2_recursion, dl_prog2_in_gdb, dl_prog3_fails, dl_prog3_binding, dlvsym_works, limit_dlsym, limit_setid,
          limit_internal, notes_build, preload_paths, rdynamic)
+
+
+# The step's map, printed before it begins (walklib/runner.py); README.md has it as a
+# diagram ("The map").
+DIAGRAM = r"""
+Where a call by name goes: the dynamic linker looks the name up in each loaded object, in
+this order, and the first definition wins.
+
+  ./prog1 calls malloc      (through its PLT: looked up by name, at run time)
+      |
+      v
+  1. the program itself      its own definitions (exported if a library uses them, or -rdynamic)
+  2. LD_PRELOAD=./libhook.so  the hook: found here first, so it runs
+  3. its libraries           libc.so.6: the original malloc
+      ^
+      '-- the hook reaches it with dlsym(RTLD_NEXT, "malloc"): the next object after its own
+
+  glibc's own calls by name come in at the top too: printf in the hook needs stdout's buffer,
+  which stdio mallocs -> the hook -> printf -> ... until the stack overflows (the core dump).
+  A call glibc binds inside itself (__GI___libc_read, step 1) never reaches a hook.
+  coscope's hooks need no LD_PRELOAD: libcoscope.so is linked before libc.so.6.
+"""

@@ -300,3 +300,31 @@ def trace_after_the_stop(t):
 FACTS = (program_runs, first_task_before_swap_in, step_runs_the_task, sleep_after_swap_in, into_the_switch,
          break_on_the_hook, before_it_stops, path_to_the_park, the_way_back, one_command, trace_before_the_stop,
          trace_after_the_stop)
+
+
+# The step's map, printed before it begins (walklib/runner.py); README.md has it as a
+# diagram ("The map").
+DIAGRAM = r"""
+One hooked call, sleep(1), from the task's first run to its wake. Two stacks: the thread's
+own (left) and the task's (right); jump_fcontext moves %rsp from one to the other.
+
+  thread 1's own stack                         coroutine 1's stack (its Task)
+  -----------------------------------------    ----------------------------------------------
+  go[] { ... ::sleep(1); ... }: a Task, runnable
+  co_sched.RunUntilNoTask()
+    Processer::Run: picks the runnable task
+      SwapIn(tk) -> context_resume
+        jump_fcontext  ===== %rsp =========>   task_trampoline -> task_main (the first time)
+                                                 the task's code: sleep(1)
+                                                   coscope's hook (hooks/sleep_hooks.cpp)
+                                                   io_poll_until -> poll_wait -> sleep_in_poll
+                                                   prepare_park, arm_timer (the timer queue)
+                                                   park(sleep) -> SwapOut -> context_suspend
+      back in SwapIn   <==== %rsp ==========       jump_fcontext
+    Processer::Run: other tasks, or idle until
+    the timer (FireTimers -> wake_by_timer)
+    or the reactor (Harvest -> Dispatch -> wake)
+    makes the task runnable again
+      SwapIn -> jump_fcontext ===== %rsp ===>   back in context_suspend: park() returns,
+                                                 sleep(1) returns 0, the task goes on
+"""

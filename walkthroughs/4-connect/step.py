@@ -515,3 +515,27 @@ def user_nonblock_pass_through(t):
 FACTS = (names_in_the_libraries, weak_and_dlsym, init_before_main, table_filled, outside_passes_through,
          three_outcomes, hook_matches_kernel, connect_waited, syn_give_up, connect_f_in_progress, parks_in_io_block,
          while_waiting, reactor_wakes, so_error_zero, user_nonblock_alone, user_nonblock_pass_through)
+
+
+# The step's map, printed before it begins (walklib/runner.py); README.md has it as a
+# diagram ("The map").
+DIAGRAM = r"""
+A connect in a coroutine to a listener whose accept queue is full (step4_connect_wait): the
+kernel drops the SYN, TCP sends it again a second later. The socket is non-blocking
+underneath: coscope set O_NONBLOCK at its first use in a coroutine.
+
+  coroutine 1's stack                               thread 1's own stack
+  -----------------------------------------------   ------------------------------------------
+  connect(fd, addr): coscope's hook (fd_hooks.cpp)
+    connect_body: choose_path -> try_then_wait
+    connect_f = glibc's __libc_connect -> EINPROGRESS
+    wait_ready(fd, POLLOUT) -> io_wait_fd -> poll_wait
+      FdCtx(fd): link a waiter, add_into_reactor
+      (epoll_ctl ADD), arm_timer if SO_SNDTIMEO
+      park(io_block) -> SwapOut -- jump_fcontext -->  Processer::Run: the acceptor runs
+                                                      idle: the reactor's Harvest (epoll_wait)
+                                                      SYN-ACK: fd writable -> Dispatch -> wake
+    park() returns   <-- jump_fcontext -- SwapIn --   (or SO_SNDTIMEO's timer: wake_by_timer)
+    getsockopt(fd, SO_ERROR): 0, or the error
+  connect returns 0, or -1 with errno (ECONNREFUSED, ETIMEDOUT; EINPROGRESS after SO_SNDTIMEO)
+"""

@@ -497,3 +497,32 @@ FACTS = (script_lines, same_answers, negative_fds, timeouts, special_events, pol
          the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check,
          regular_file_answers, regular_file_refused, pipe_added, timer_cancelled, registered_once,
          select_nonblocking_check)
+
+
+# The step's map, printed before it begins (walklib/runner.py); README.md has it as a
+# diagram ("The map").
+DIAGRAM = r"""
+poll in a coroutine (hooks/poll_hooks.cpp -> io_poll -> poll_wait), and the two that can
+end its wait. Whoever claims the ticket first wakes the task; the other finds it taken.
+
+  coroutine 1's stack                               thread 1's own stack
+  -----------------------------------------------   ------------------------------------------
+  poll(fds, nfds, timeout)
+    io_poll -> poll_wait
+      timeout 0, or no fd >= 0: the kernel's poll, or a plain sleep
+      select only: nonblocking check, poll(.., 0)
+      prepare_park: a ticket, in an io_sentry
+      each fd: FdCtx link + add_into_reactor
+        (epoll_ctl ADD, MOD; EPERM: a regular file)
+      the kernel's poll(.., 0) again: triggered?
+        ready now -> return without parking
+      arm_timer (if timed), park(io_block)
+        SwapOut -- jump_fcontext ----------------->  Processer::Run: other tasks, or idle:
+                                                      the reactor: Harvest (epoll_wait)
+                                                        -> Dispatch(FdCtx) -> wake(ticket)
+                                                      or the timer: FireTimers
+                                                        -> wake_by_timer(ticket)
+      park() returns <-- jump_fcontext -- SwapIn --   (claim: one compare-and-swap, once)
+      unlink the waiters; the kernel's poll(.., 0)
+      gives revents and the count poll returns
+"""

@@ -106,6 +106,16 @@ class Console:
             return wrapped(text, self.width - 2)
         return textwrap.wrap(text, self.width - 2)
 
+    def indented(self, text, indent, first=None):
+        """A paragraph indented by `indent` (its first line by `first`, if
+        given), wrapped to the width (one line, with --no-wrap)."""
+        first = indent if first is None else first
+        if not self.columns:
+            self.write(first + text)
+            return
+        for line in wrapped(first + text, self.width, rest=indent):
+            self.write(line)
+
     def command(self, text):
         self.write("")
         self.write(INDENT + "$ " + text)
@@ -147,14 +157,15 @@ def width(text):
     return len(text.encode("utf-8", errors="replace"))
 
 
-def wrapped(line, columns):
+def wrapped(line, columns, rest=None):
     """A long line as several, each at most `columns` wide: broken at spaces
     where it can be. An indented line's continuations are indented four
-    more spaces; an explanation's (flush left) stay flush left."""
+    more spaces (or `rest`); an explanation's (flush left) stay flush left."""
     indent = line[:len(line) - len(line.lstrip())]
     if width(indent) > columns // 2:
         indent = ""
-    rest = indent + CONTINUATION if indent else ""
+    if rest is None:
+        rest = indent + CONTINUATION if indent else ""
     pieces, current, space = [], indent, ""
     for token in re.findall(r"\S+|\s+", line.strip()):
         if token.isspace():

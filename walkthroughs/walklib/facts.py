@@ -113,24 +113,47 @@ class Transcript:
         return SceneView(self.records[name])
 
 
-def check_all(facts, console):
-    """Prints one line per fact; returns (failed, not_shown) counts."""
+def check_all(facts, console, compact=False):
+    """Checks every fact; returns (failed, not_shown) counts. Prints one line
+    per fact, as a list for a test log (`Facts this transcript must show:`,
+    `ok` / `FAILED` / `NOT SHOWN`), or, compact, as the step's summary for a
+    reader: what it showed, each fact a bullet, what failed said first."""
     transcript = Transcript(console)
-    failed = not_shown = 0
-    console.write("")
-    console.write("Facts this transcript must show:")
-    for item in facts:
-        try:
-            item.check(transcript)
-        except FactFailed as error:
-            failed += 1
-            console.write("  FAILED     %s\n             (%s)" % (item.description, error))
-        except NotShown as error:
-            not_shown += 1
-            console.write("  NOT SHOWN  %s\n             (%s)" % (item.description, error))
-        except Exception as error:  # a check that breaks is a failure too
-            failed += 1
-            console.write("  FAILED     %s\n             (the check broke: %r)" % (item.description, error))
-        else:
-            console.write("  ok         %s" % item.description)
+    results = [(item, outcome(item, transcript)) for item in facts]
+    failed = sum(1 for _, (kind, _) in results if kind == "FAILED")
+    not_shown = sum(1 for _, (kind, _) in results if kind == "NOT SHOWN")
+    if compact:
+        print_summary(results, console)
+    else:
+        console.write("")
+        console.write("Facts this transcript must show:")
+        for item, (kind, why) in results:
+            if kind == "ok":
+                console.write("  ok         %s" % item.description)
+            else:
+                console.write("  %-10s %s\n             (%s)" % (kind, item.description, why))
     return failed, not_shown
+
+
+def outcome(item, transcript):
+    """("ok", None), ("FAILED", why) or ("NOT SHOWN", why)."""
+    try:
+        item.check(transcript)
+    except FactFailed as error:
+        return "FAILED", str(error)
+    except NotShown as error:
+        return "NOT SHOWN", str(error)
+    except Exception as error:  # a check that breaks is a failure too
+        return "FAILED", "the check broke: %r" % error
+    return "ok", None
+
+
+def print_summary(results, console):
+    console.write("")
+    console.write("What this run showed, each point checked against the transcript above:")
+    for item, (kind, why) in sorted(results, key=lambda result: result[1][0] == "ok"):
+        if kind == "ok":
+            console.indented(item.description, "    ", first="  * ")
+        else:
+            console.indented("%s: %s" % (kind, item.description), "    ", first="  ")
+            console.indented("(%s)" % why, "      ")

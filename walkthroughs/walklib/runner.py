@@ -53,16 +53,37 @@ def relative(path):
     return path if shown.startswith("..") else shown
 
 
-def play(step, ctx, console):
-    """Returns the exit status: 0, 1 (a fact failed) or 77 (a fact could not
-    be shown here, none failed)."""
+PRIMER = "docs/gdb-primer.md"
+
+
+def introduce(step, ctx, console):
+    """The step's heading, where its page and programs are, and its map."""
     module = step.load()
-    ctx.reset_work_dir()
     console.heading("Step %d: %s (%s)" % (step.number, module.TITLE, module.NOTES_HEADING))
     console.write("The page: %s" % relative(os.path.join(step.folder, "README.md")))
     console.write("The programs: %s, shown as . below" % relative(ctx.bin_dir))
+    if any(type(scene).__name__ == "Gdb" for scene in module.SCENES):
+        console.write("New to gdb? %s (frames, step and stepi, finish, pending breakpoints)." % PRIMER)
+        if console.columns:
+            console.write("In gdb, `# coscope` marks a command of coscope's toolkit, `# walk` one of this")
+            console.write("walkthrough's driver; the other commands are gdb's own.")
     if not ctx.batch:
         console.write("At each pause, Enter goes on; inside gdb you may also type gdb commands.")
+    diagram = getattr(module, "DIAGRAM", None)
+    if diagram:
+        console.part("The map of step %d" % step.number)
+        console.write("")
+        for line in diagram.strip("\n").splitlines():
+            console.write(line.rstrip())
+
+
+def play(step, ctx, console, compact=True):
+    """Returns the exit status: 0, 1 (a fact failed) or 77 (a fact could not
+    be shown here, none failed). compact: the facts as the step's summary,
+    not as a test log (walk --check)."""
+    module = step.load()
+    ctx.reset_work_dir()
+    introduce(step, ctx, console)
     for scene in module.SCENES:
         if not scene.play(ctx, console):
             console.write("walk: input ended; stopping here.")
@@ -72,12 +93,18 @@ def play(step, ctx, console):
         console.write("End of step %d. The page %s goes through it again, with what each part answers in the notes."
                       % (step.number, relative(os.path.join(step.folder, "README.md"))))
         return 0
-    failed, not_shown = check_all(module.FACTS, console)
+    if compact:
+        console.part("Step %d in short" % step.number)
+    failed, not_shown = check_all(module.FACTS, console, compact=compact)
     total = len(module.FACTS)
     console.write("Step %d: %d of %d facts shown%s%s." % (
         step.number, total - failed - not_shown, total,
         ", %d FAILED" % failed if failed else "",
         ", %d could not be shown on this machine" % not_shown if not_shown else ""))
+    exercises = getattr(module, "EXERCISES", ())
+    if compact and exercises:
+        console.write("Your turn: %d exercises, `walkthroughs/walk %d --exercise 1` (and %s) tells the first."
+                      % (len(exercises), step.number, ", ".join(str(k) for k in range(2, len(exercises) + 1))))
     if failed:
         return 1
     return 77 if not_shown else 0
