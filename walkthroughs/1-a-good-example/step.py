@@ -190,3 +190,47 @@ waits (thread 1's own stack on the left, coroutine 1's stack on the right):
   never called: glibc calls its internal             SwapIn: jump_fcontext to coroutine 1
   read, not the name `read`                        coroutine 1's stack: park(), sleep(1) return
 """
+
+
+# `walk 1 --exercise K` (walklib/exercises.py): each answer is checked against a fresh run.
+from walklib.exercises import Exercise, gdb_output, same_number, same_word, search  # noqa: E402
+
+EXERCISES = (
+    Exercise(
+        "Coroutine 1, while coroutine 2 greets",
+        task="""
+            In the programs' directory, {dir}, start gdb on step1_sleep with the
+            coscope toolkit, stop where coroutine 2 prints its greeting, and list
+            the coroutines:
+
+                {gdb:step1_sleep}
+                (gdb) break step1_sleep.cpp:31
+                (gdb) run
+                (gdb) info coroutines
+            """,
+        question="In which State is coroutine 1 at that stop (the State column of its row)?",
+        truth=lambda ctx: search(r"^\s*1\s+\S+\s+(\w+)\s",
+                                 gdb_output(ctx, "step1_sleep", ["break step1_sleep.cpp:31", "run", "info coroutines"]),
+                                 "coroutine 1's row in info coroutines"),
+        compare=same_word,
+        why="Coroutine 1 parked itself inside sleep(1)'s hook, so thread 1 is free to run coroutine 2 "
+            "(the map of step 1, right-hand side)."),
+    Exercise(
+        "Who calls glibc's read",
+        task="""
+            Start gdb on step1_cin, stop at glibc's read of stdin (fd 0 is in $rdi
+            when a function starts), and look at the backtrace:
+
+                {gdb:step1_cin}
+                (gdb) break __read if $rdi == 0
+                (gdb) run
+                (gdb) bt
+            """,
+        question="What is the number (#N) of the frame of std::basic_istream<...>::operator>>(int&)?",
+        truth=lambda ctx: search(r"^#(\d+)\s.*::operator>>\(int&\)",
+                                 gdb_output(ctx, "step1_cin", ["break __read if $rdi == 0", "run < /dev/null", "bt"]),
+                                 "operator>>(int&) in the backtrace"),
+        compare=same_number,
+        why="Every frame between it and #0 is libstdc++'s or glibc's: std::cin reaches the read system call "
+            "without calling the name read, so coscope's hook never sees it."),
+)

@@ -515,3 +515,47 @@ this order, and the first definition wins.
   A call glibc binds inside itself (__GI___libc_read, step 1) never reaches a hook.
   coscope's hooks need no LD_PRELOAD: libcoscope.so is linked before libc.so.6.
 """
+
+
+# `walk 2 --exercise K` (walklib/exercises.py): each answer is checked against a fresh run.
+from walklib.exercises import Exercise, ExerciseError, program_output, same_number, same_word  # noqa: E402
+from walklib.exercises import search, shell_output  # noqa: E402
+
+LIBC_DLSYM = "nm -D --defined-only $(ldd ./dl_prog1 | awk '/libc\\.so/ {print $3}') | grep -w dlsym"
+
+
+def hooked_mallocs(ctx):
+    lines = program_output(ctx, ["internal_calls"], {"LD_PRELOAD": "@bin@/libcount_calls.so"})
+    if not any("5. main calls strdup()" in line for line in lines):
+        raise ExerciseError("internal_calls did not run to its end")
+    return str(sum(1 for line in lines if "[hook] malloc(" in line))
+
+
+EXERCISES = (
+    Exercise(
+        "Which of libc's calls reach a hook",
+        task="""
+            In the programs' directory, {dir}, run internal_calls with the counting
+            hook (count_calls.c) preloaded, on your terminal:
+
+                LD_PRELOAD=$PWD/libcount_calls.so ./internal_calls
+            """,
+        question="How many calls of malloc did the hook see (its `[hook] malloc(...)` lines)?",
+        truth=hooked_mallocs,
+        compare=same_number,
+        why="printf's write and fopen's open stay inside libc, bound to internal names; malloc is called by "
+            "name from inside libc, on purpose, so that a program can replace the allocator."),
+    Exercise(
+        "The dlsym a program gets",
+        task="""
+            In the same directory, list the versions under which this machine's libc
+            exports dlsym:
+
+                %s
+            """ % LIBC_DLSYM,
+        question="Which version is dlsym's default, the one after @@ (what a program linked today gets)?",
+        truth=lambda ctx: search(r"dlsym@@(\S+)", shell_output(ctx, LIBC_DLSYM), "dlsym@@VERSION"),
+        compare=same_word,
+        why="dlvsym(RTLD_NEXT, \"dlsym\", that version) reaches glibc's dlsym without calling the name dlsym, "
+            "which a dlsym hook has taken: dl_prog3_today.c does it."),
+)

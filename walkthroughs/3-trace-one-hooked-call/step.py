@@ -328,3 +328,52 @@ own (left) and the task's (right); jump_fcontext moves %rsp from one to the othe
       SwapIn -> jump_fcontext ===== %rsp ===>   back in context_suspend: park() returns,
                                                  sleep(1) returns 0, the task goes on
 """
+
+
+# `walk 3 --exercise K` (walklib/exercises.py): each answer is checked against a fresh run.
+from walklib.exercises import Exercise, gdb_output, same_number, search, stepi_count  # noqa: E402
+
+EXERCISES = (
+    Exercise(
+        "Find the switch of stacks yourself",
+        task="""
+            In the programs' directory, {dir}, start gdb on step3_sleep and stop at
+            the first switch into a task:
+
+                {gdb:step3_sleep}
+                (gdb) break jump_fcontext
+                (gdb) run
+
+            Then run one instruction at a time, looking at the next one each time,
+            until the next instruction is the mov that loads %rsp from another
+            register (do not run it):
+
+                (gdb) x/i $pc
+                (gdb) stepi
+            """,
+        question="How many stepi did it take, from the stop at jump_fcontext to that mov?",
+        truth=lambda ctx: stepi_count(ctx, "step3_sleep", ["break jump_fcontext", "run"], r"mov\s+%\w+,%rsp$"),
+        compare=same_number,
+        why="One stepi more and $sp points into the task's stack (print $sp before and after). Where the "
+            "mov is depends on the Boost release, which is why the step finds it by its instruction, as "
+            "you did."),
+    Exercise(
+        "One command instead of six stops",
+        task="""
+            Let the toolkit stop the program when a coroutine goes to sleep:
+
+                {gdb:step3_sleep}
+                (gdb) start
+                (gdb) co-break state sleep
+                (gdb) continue
+                (gdb) info coroutines
+            """,
+        question="At which line of step3_sleep.cpp is coroutine 1 at that stop (its Where column)?",
+        truth=lambda ctx: search(r"^\s*1\s.*?step3_sleep\.cpp:(\d+)",
+                                 gdb_output(ctx, "step3_sleep", ["start", "co-break state sleep", "continue",
+                                                                 "info coroutines"]),
+                                 "coroutine 1's row in info coroutines"),
+        compare=same_number,
+        why="The line of its sleep(1): the stop comes as the task enters the state, in park(), with the "
+            "hook's frames between it and that line (bt shows them)."),
+)

@@ -539,3 +539,61 @@ underneath: coscope set O_NONBLOCK at its first use in a coroutine.
     getsockopt(fd, SO_ERROR): 0, or the error
   connect returns 0, or -1 with errno (ECONNREFUSED, ETIMEDOUT; EINPROGRESS after SO_SNDTIMEO)
 """
+
+
+# `walk 4 --exercise K` (walklib/exercises.py): each answer is checked against a fresh run.
+from walklib.exercises import Exercise, ExerciseError, gdb_output, program_output, same_flags  # noqa: E402
+from walklib.exercises import same_word, search  # noqa: E402
+
+
+def refused_revents(ctx):
+    lines = program_output(ctx, ["step4_outcomes"])
+    section = [i for i, line in enumerate(lines) if line.startswith("TCP, a port nobody listens on")]
+    if not section:
+        raise ExerciseError("step4_outcomes did not show a port nobody listens on")
+    for line in lines[section[0] + 1:]:
+        if "kernel, non-blocking socket:" in line:
+            return search(r"poll: ([A-Z|]+);", line, "the kernel's poll revents")
+    raise ExerciseError("step4_outcomes did not show the kernel's non-blocking connect")
+
+
+EXERCISES = (
+    Exercise(
+        "A refused connect, as poll sees it",
+        task="""
+            In the programs' directory, {dir}, run:
+
+                ./step4_outcomes
+
+            Under "TCP, a port nobody listens on", the non-blocking connect says
+            EINPROGRESS first; poll then reports how the attempt ended.
+            """,
+        question="Which revents does poll report on the line \"kernel, non-blocking socket\"? "
+                 "(flags joined with |, in any order)",
+        truth=refused_revents,
+        compare=same_flags,
+        why="Writable because the attempt is over, with POLLERR and POLLHUP because it failed: only "
+            "getsockopt(SO_ERROR) says why (ECONNREFUSED). POLLOUT alone would have meant connected."),
+    Exercise(
+        "The socket the connector waits on",
+        task="""
+            Stop when the connector coroutine parks, and list the fds the runtime
+            knows:
+
+                {gdb:step4_connect_wait}
+                (gdb) start
+                (gdb) co-break state io_block
+                (gdb) continue
+                (gdb) info fdctx
+            """,
+        question="What does the Non-blocking column say for the fd the connector waits on "
+                 "(the row whose Waiting tasks names it)?",
+        truth=lambda ctx: search(r"^\s*\d+\s+socket \(stream\)\s+(\S+)\s.*connector",
+                                 gdb_output(ctx, "step4_connect_wait", ["start", "co-break state io_block",
+                                                                        "continue", "info fdctx"]),
+                                 "the connector's fd in info fdctx"),
+        compare=same_word,
+        why="The program made a blocking socket; coscope made it non-blocking underneath at its first use "
+            "in a coroutine, so that connect could return EINPROGRESS and the task park instead of the "
+            "thread (F_GETFL still says blocking)."),
+)

@@ -526,3 +526,68 @@ end its wait. Whoever claims the ticket first wakes the task; the other finds it
       unlink the waiters; the kernel's poll(.., 0)
       gives revents and the count poll returns
 """
+
+
+# `walk 5 --exercise K` (walklib/exercises.py): each answer is checked against a fresh run.
+from walklib.exercises import Exercise, ExerciseError, gdb_output, program_output, same_flags  # noqa: E402
+from walklib.exercises import same_numbers, search  # noqa: E402
+
+
+def rule6_coroutine_revents(ctx):
+    lines = program_output(ctx, ["step5_poll_rules"])
+    rule = [i for i, line in enumerate(lines) if line.strip().startswith("6. ")]
+    if not rule:
+        raise ExerciseError("step5_poll_rules did not show rule 6")
+    for line in lines[rule[0] + 1:]:
+        if line.strip().startswith("coroutine"):
+            return search(r"revents \[([A-Z|0-9]+)", line, "the coroutine's revents of rule 6")
+    raise ExerciseError("step5_poll_rules did not show the coroutine's line of rule 6")
+
+
+def first_epoll_ctl(ctx):
+    text = gdb_output(ctx, "step5_reactor", ["start", "break co::detail::add_into_reactor", "continue",
+                                             "catch syscall epoll_ctl", "continue", 'printf "WALK-FD %d\\n", $rdx',
+                                             "continue", 'printf "WALK-RESULT %ld\\n", (long)$rax'])
+    return "%s %s" % (search(r"^WALK-FD (-?\d+)$", text, "the fd of the first epoll_ctl"),
+                      search(r"^WALK-RESULT (-?\d+)$", text, "what the first epoll_ctl returned"))
+
+
+EXERCISES = (
+    Exercise(
+        "POLLERR nobody asked for",
+        task="""
+            In the programs' directory, {dir}, run:
+
+                ./step5_poll_rules
+
+            Rule 6 closes a pipe's read end, then polls its write end for POLLOUT.
+            """,
+        question="Which revents does the hooked poll (the coroutine's line of rule 6) report for the first fd? "
+                 "(flags joined with |, in any order)",
+        truth=rule6_coroutine_revents,
+        compare=same_flags,
+        why="The thread's line says the same: POLLERR is always reported, asked for or not, and the hooked "
+            "poll takes every revents from the kernel's own poll."),
+    Exercise(
+        "The reactor refuses a regular file",
+        task="""
+            Stop at the first add_into_reactor of step5_reactor, then at the next
+            epoll_ctl system call, on its way in and on its way out:
+
+                {gdb:step5_reactor}
+                (gdb) start
+                (gdb) break co::detail::add_into_reactor
+                (gdb) continue
+                (gdb) catch syscall epoll_ctl
+                (gdb) continue
+                (gdb) printf "fd %d\\n", $rdx
+                (gdb) continue
+                (gdb) print (long)$rax
+            """,
+        question="Which fd did that epoll_ctl try to add, and what did the system call return? "
+                 "Two numbers: FD RESULT.",
+        truth=first_epoll_ctl,
+        compare=same_numbers,
+        why="A regular file: epoll refuses it (-1 is -EPERM, the kernel's way of returning an error), "
+            "add_into_reactor returns false, and poll_wait's kernel check reports the file ready at once."),
+)

@@ -92,6 +92,10 @@ def play(step, ctx, console, compact=True):
         console.write("")
         console.write("End of step %d. The page %s goes through it again, with what each part answers in the notes."
                       % (step.number, relative(os.path.join(step.folder, "README.md"))))
+        exercises = getattr(module, "EXERCISES", ())
+        if exercises:
+            console.write("Your turn: `walkthroughs/walk %d --exercise 1` (1 to %d), each checked against a real run."
+                          % (step.number, len(exercises)))
         return 0
     if compact:
         console.part("Step %d in short" % step.number)
@@ -103,8 +107,8 @@ def play(step, ctx, console, compact=True):
         ", %d could not be shown on this machine" % not_shown if not_shown else ""))
     exercises = getattr(module, "EXERCISES", ())
     if compact and exercises:
-        console.write("Your turn: %d exercises, `walkthroughs/walk %d --exercise 1` (and %s) tells the first."
-                      % (len(exercises), step.number, ", ".join(str(k) for k in range(2, len(exercises) + 1))))
+        console.write("Your turn: `walkthroughs/walk %d --exercise 1` (1 to %d), each checked against a real run."
+                      % (step.number, len(exercises)))
     if failed:
         return 1
     return 77 if not_shown else 0
