@@ -69,17 +69,19 @@ int connect_when_backlog_has_room(int fd, const struct sockaddr* addr, socklen_t
   for (;;) {
     const std::int64_t now = co::detail::now_ns();
     if (deadline_ns != 0 && now >= deadline_ns) {
-      errno = EAGAIN;
+      co::detail::thread_errno() = EAGAIN;
       return -1;
     }
     std::int64_t until = now + pause_ns;
     if (deadline_ns != 0 && until > deadline_ns) until = deadline_ns;
     if (pause_until(until) < 0) {
-      if (errno != EINTR || co::detail::signal_interrupts(signals, deadline_ns == 0)) return -1;
+      if (co::detail::thread_errno() != EINTR ||
+          co::detail::signal_interrupts(signals, deadline_ns == 0))
+        return -1;
       signals = co::detail::signal_mark();  // restarted, as the kernel would
     }
     int r = connect_f(fd, addr, len);
-    if (r == 0 || errno != EAGAIN) return r;
+    if (r == 0 || co::detail::thread_errno() != EAGAIN) return r;
     if (pause_ns < 32'000'000) pause_ns *= 2;
   }
 }
@@ -107,14 +109,14 @@ int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
   int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
   if (ready < 0) return -1;
   if (ready == 0) {
-    errno = EINPROGRESS;
+    co::detail::thread_errno() = EINPROGRESS;
     return -1;
   }
   int err = 0;
   socklen_t err_len = sizeof err;
   if (getsockopt_f(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return -1;
   if (err != 0) {
-    errno = err;
+    co::detail::thread_errno() = err;
     return -1;
   }
   return 0;

@@ -77,14 +77,14 @@ inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
     }
     pollfd pfd{fd, events, 0};
     int n = poll_f(&pfd, 1, timeout_ms);
-    if (n < 0 && errno == EINTR) {
+    if (n < 0 && detail::thread_errno() == EINTR) {
       if (restartable && detail::signals_since(signals) == detail::SignalsSince::restart_only) {
         continue;
       }
       return -1;
     }
     if (n > 0 && (pfd.revents & POLLNVAL)) {
-      errno = EBADF;
+      detail::thread_errno() = EBADF;
       return -1;
     }
     if (n != 0 || deadline_ns == 0 || detail::now_ns() >= deadline_ns) return n;
@@ -124,18 +124,19 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
     int r = wait_ready(fd, POLLIN, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;
+      detail::thread_errno() = EAGAIN;
       return -1;
     }
     return op();
   }
   for (;;) {
     auto n = op();
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    if (n >= 0 || (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK))
+      return n;
     int r = wait_ready(fd, POLLIN, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
+      detail::thread_errno() = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
       return -1;
     }
   }
@@ -164,13 +165,13 @@ ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
       continue;
     }
     if (n == 0) return static_cast<ssize_t>(done);  // end of stream
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
       return done > 0 ? static_cast<ssize_t>(done) : -1;
     }
     int r = wait_ready(fd, POLLIN, deadline);
     if (r <= 0) {
       if (done > 0) return static_cast<ssize_t>(done);
-      if (r == 0) errno = EAGAIN;
+      if (r == 0) detail::thread_errno() = EAGAIN;
       return -1;
     }
   }
@@ -198,7 +199,7 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
     int r = wait_ready(fd, POLLOUT, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;
+      detail::thread_errno() = EAGAIN;
       return -1;
     }
     return op(std::size_t{0});
@@ -212,13 +213,13 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
       if (!loop || done >= total) return static_cast<ssize_t>(done);
       continue;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
       return done > 0 ? static_cast<ssize_t>(done) : -1;
     }
     int r = wait_ready(fd, POLLOUT, deadline);
     if (r <= 0) {
       if (done > 0) return static_cast<ssize_t>(done);
-      if (r == 0) errno = EAGAIN;
+      if (r == 0) detail::thread_errno() = EAGAIN;
       return -1;
     }
   }

@@ -101,14 +101,14 @@ int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   };
   int n = co::detail::io_poll(pfds.data(), pfds.size(), timeout_ms, true);
   if (n < 0) {
-    const int saved = errno;
+    const int saved = co::detail::thread_errno();
     if (saved == EINTR) write_back_time_left();
-    errno = saved;
+    co::detail::thread_errno() = saved;
     return -1;
   }
   for (const struct pollfd& p : pfds) {
     if (p.revents & POLLNVAL) {
-      errno = EBADF;  // select reports a closed fd in any set as EBADF
+      co::detail::thread_errno() = EBADF;  // select reports a closed fd in any set as EBADF
       return -1;
     }
   }

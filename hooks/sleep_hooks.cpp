@@ -26,15 +26,15 @@ using co::hooks::in_coroutine;
 // back, as the kernel's successful sleep leaves it.
 bool task_sleep_ns(long long ns, long long* left_ns) {
   if (ns <= 0) return true;
-  const int saved_errno = errno;
+  const int saved_errno = co::detail::thread_errno();
   const std::int64_t deadline = co::detail::now_ns() + ns;
   if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0 || co::detail::unwinding()) {
-    errno = saved_errno;
+    co::detail::thread_errno() = saved_errno;
     return true;
   }
   const std::int64_t left = deadline - co::detail::now_ns();
   *left_ns = left > 0 ? left : 0;
-  errno = EINTR;
+  co::detail::thread_errno() = EINTR;
   return false;
 }
 

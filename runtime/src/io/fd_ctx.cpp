@@ -66,6 +66,10 @@ void FdCtx::Unlink(IoWaiter* w) noexcept {
   --waiter_count;
 }
 
+FdCtx* fd_ctx_slot(int fd) noexcept {
+  return slot(fd, false);
+}
+
 FdCtx* fd_ctx_find(int fd) noexcept {
   FdCtx* ctx = slot(fd, false);
   if (ctx == nullptr) return nullptr;

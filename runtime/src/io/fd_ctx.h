@@ -27,13 +27,15 @@ struct IoSentry;
 
 /// One fd of one io_sentry, linked into that fd's waiter list.
 struct IoWaiter {
-  IoWaiter* prev = nullptr;    ///< towards the list head
-  IoWaiter* next = nullptr;    ///< towards the list tail
-  IoSentry* sentry = nullptr;  ///< the poll-style wait this belongs to
-  int fd = -1;                 ///< the fd waited on
-  short events = 0;            ///< requested (POLLIN, POLLOUT, ...)
-  short revents = 0;           ///< what the reactor reported (a hint; the hook asks the kernel)
-  bool linked = false;         ///< in the fd's list now (guarded by FdCtx::lock)
+  IoWaiter* prev = nullptr;      ///< towards the list head
+  IoWaiter* next = nullptr;      ///< towards the list tail
+  IoSentry* sentry = nullptr;    ///< the poll-style wait this belongs to
+  int fd = -1;                   ///< the fd waited on
+  short events = 0;              ///< requested (POLLIN, POLLOUT, ...)
+  short revents = 0;             ///< what the reactor reported (a hint; the hook asks the kernel)
+  bool linked = false;           ///< in the fd's list now (guarded by FdCtx::lock)
+  bool closed = false;           ///< the fd was closed during the wait (see unlink)
+  std::uint64_t generation = 0;  ///< FdCtx::generation when linked: a close bumps it
 };
 
 struct FdCtx {
@@ -78,6 +80,9 @@ struct FdTable {
   std::atomic<FdCtx*> chunks[kFdChunks];  ///< a plain pointer in memory; null: not allocated
 };
 
+/// The table slot of fd number `fd` whatever it holds now (a slot outlives
+/// every fd that uses it), or nullptr if never allocated or out of range.
+FdCtx* fd_ctx_slot(int fd) noexcept;
 /// The context of `fd`, or nullptr if none was created (or fd is out of range).
 FdCtx* fd_ctx_find(int fd) noexcept;
 /// The context of `fd`, created (slot reset) if the fd is not known yet.

@@ -1,0 +1,183 @@
+// The hooks at the edges of an fd's and a task's life: a wait that close()
+// ends while the fd number is reused, errno after a task moved threads.
+//
+// Native reference: a thread blocked in read(2) is not woken by another
+// thread's close (the kernel keeps the file alive for it), so what a
+// coroutine woken by close must see is what the kernel answers to the same
+// call made on the fd after the close: -1/EBADF.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <coscope/coscope.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "differential_harness.h"
+#include "test_watchdog.h"
+#include "worker_fixture.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using coscope_test::Gives;
+using coscope_test::Outcome;
+using coscope_test::Result;
+using coscope_test::Watchdog;
+
+// errno of the thread this runs on now: a call the compiler cannot fold into
+// an errno address computed before a park (the task may have moved threads).
+__attribute__((noinline)) int ErrnoNow() {
+  return errno;
+}
+
+__attribute__((noinline)) void SetErrnoNow(int value) {
+  errno = value;
+}
+
+// The kernel's answer to a read on a socket fd that was closed.
+Outcome NativeReadOnClosedSocket() {
+  Outcome out;
+  std::thread([&] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    close(sv[0]);
+    char buf[32];
+    out = Result(read(sv[0], buf, sizeof buf), buf);
+    close(sv[1]);
+  }).join();
+  return out;
+}
+
+class HooksFdReuse : public coscope_test::WorkersTest {};
+
+// A task parked in read(fd); another task closes fd, and a new connection
+// (a socketpair made at once) gets the same fd number and data. The woken
+// reader must fail as on a closed fd and leave the new connection's bytes
+// to their own reader.
+TEST_P(HooksFdReuse, ReadEndedByCloseFailsWithEbadfAndLeavesTheNewConnectionsData) {
+  Watchdog wd("fd reuse", 30s);
+  const Outcome native = NativeReadOnClosedSocket();
+  EXPECT_EQ(native, Gives(-1, EBADF)) << "native";
+
+  constexpr int kRounds = 20;
+  const std::string secret = "client-2-SECRET";
+  std::vector<Outcome> first(kRounds), second(kRounds);
+  std::atomic<int> reused{0};
+  RunAll([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      int one[2];
+      ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, one), 0);
+      co::WaitGroup reader_done;
+      reader_done.add();
+      Spawn(
+          [&, fd = one[0], round] {
+            char buf[64];
+            const ssize_t n = read(fd, buf, sizeof buf);
+            const int err = ErrnoNow();
+            first[round] = Outcome{n, n < 0 ? err : 0, {}, 0};
+            if (n > 0) first[round].data.assign(buf, static_cast<std::size_t>(n));
+            reader_done.done();
+          },
+          "reader 1");
+      co::this_task::sleep_for(5ms);  // the reader is parked by now
+      close(one[0]);
+      int two[2];
+      ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, two), 0);
+      if (two[0] == one[0]) ++reused;
+      ASSERT_EQ(write(two[1], secret.data(), secret.size()), static_cast<ssize_t>(secret.size()));
+      reader_done.wait();
+      char buf[64];
+      second[round] = Result(recv(two[0], buf, sizeof buf, MSG_DONTWAIT), buf);
+      close(one[1]);
+      close(two[0]);
+      close(two[1]);
+    }
+  });
+  EXPECT_EQ(reused.load(), kRounds) << "the new connection did not get the closed fd's number";
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(round);
+    EXPECT_EQ(first[round], native) << "reader woken by close";
+    EXPECT_EQ(second[round], Gives(static_cast<long long>(secret.size()), 0, secret))
+        << "the new connection's own reader";
+  }
+}
+
+COSCOPE_INSTANTIATE_WORKER_COUNTS(HooksFdReuse);
+
+class HooksErrnoAcrossThreads : public coscope_test::WorkersTest {};
+
+// Many readers parked on pipes, all woken by close: each must see EBADF in
+// the errno of the thread it runs on when read returns (with several
+// workers it usually resumes on another thread than the one it parked on).
+TEST_P(HooksErrnoAcrossThreads, ReadersWokenByCloseSeeEbadfWhereTheyRunNow) {
+  Watchdog wd("errno across threads", 30s);
+  constexpr int kReaders = 64;
+  std::vector<Outcome> got(kReaders);
+  RunAll([&] {
+    std::vector<int> read_ends, write_ends;
+    co::WaitGroup done;
+    for (int i = 0; i < kReaders; ++i) {
+      int p[2];
+      ASSERT_EQ(pipe(p), 0);
+      read_ends.push_back(p[0]);
+      write_ends.push_back(p[1]);
+      done.add();
+      Spawn(
+          [&, i, fd = p[0]] {
+            char c;
+            const ssize_t n = read(fd, &c, 1);
+            got[i] = Outcome{n, n < 0 ? ErrnoNow() : 0, {}, 0};
+            done.done();
+          },
+          "reader");
+    }
+    co::this_task::sleep_for(20ms);  // every reader is parked by now
+    for (int fd : read_ends) close(fd);
+    done.wait();
+    for (int fd : write_ends) close(fd);
+  });
+  for (int i = 0; i < kReaders; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i], Gives(-1, EBADF));
+  }
+}
+
+// A full sleep leaves errno as the task had it, as the kernel's successful
+// sleep does: on the thread the task is on when the sleep returns.
+TEST_P(HooksErrnoAcrossThreads, SleepsLeaveTheTasksErrnoOnTheThreadItReturnsOn) {
+  Watchdog wd("errno across sleeps", 30s);
+  constexpr int kTasks = 64;
+  std::vector<int> seen(kTasks * 2, -1);
+  RunAll([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      Spawn(
+          [&, i] {
+            const int mine = 1000 + i;
+            SetErrnoNow(mine);
+            usleep(2000);
+            seen[i * 2] = ErrnoNow();
+            SetErrnoNow(mine);
+            timespec ts{0, 2'000'000};
+            nanosleep(&ts, nullptr);
+            seen[i * 2 + 1] = ErrnoNow();
+          },
+          "sleeper");
+    }
+  });
+  for (int i = 0; i < kTasks; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(seen[i * 2], 1000 + i) << "after usleep";
+    EXPECT_EQ(seen[i * 2 + 1], 1000 + i) << "after nanosleep";
+  }
+}
+
+COSCOPE_INSTANTIATE_WORKER_COUNTS(HooksErrnoAcrossThreads);
+
+}  // namespace
