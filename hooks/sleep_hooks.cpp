@@ -18,8 +18,9 @@ using co::hooks::in_coroutine;
 // Parks the task for `ns` - in io_poll with no fds, the classic
 // poll(NULL, 0, t) sleep, so a caught signal ends it early as it ends the
 // kernel's sleeps (see io/signal_interrupt.h). Returns false then, with the
-// time that was left in `*left_ns`. Not unwindable: a C function cannot let
-// ForcedUnwind through, so a scheduler being destroyed just ends the sleep.
+// time that was left in `*left_ns`. A scheduler being destroyed unwinds the
+// task from here (ForcedUnwind passes through the hooks, C++ functions that
+// glibc declares without noexcept, as for thread cancellation).
 //
 // errno is per thread, not per task: other tasks run on this thread (or this
 // task resumes on another) meanwhile, so a full sleep puts the task's errno
@@ -28,13 +29,16 @@ bool task_sleep_ns(long long ns, long long* left_ns) {
   if (ns <= 0) return true;
   const int saved_errno = co::detail::thread_errno();
   const std::int64_t deadline = co::detail::now_ns() + ns;
-  if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0 || co::detail::unwinding()) {
+  // 0: slept; -1: EINTR, or ECANCELED from a destructor while the task is
+  // unwound (a scheduler being destroyed unwinds a sleeping task: io_sentry.h)
+  if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0) {
     co::detail::thread_errno() = saved_errno;
     return true;
   }
+  const int err = co::detail::thread_errno();
   const std::int64_t left = deadline - co::detail::now_ns();
   *left_ns = left > 0 ? left : 0;
-  co::detail::thread_errno() = EINTR;
+  co::detail::thread_errno() = err;
   return false;
 }
 

@@ -7,7 +7,9 @@
 // call made on the fd after the close: -1/EBADF.
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <coscope/coscope.h>
@@ -15,6 +17,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,5 +183,109 @@ TEST_P(HooksErrnoAcrossThreads, SleepsLeaveTheTasksErrnoOnTheThreadItReturnsOn) 
 }
 
 COSCOPE_INSTANTIATE_WORKER_COUNTS(HooksErrnoAcrossThreads);
+
+// ---- ~Scheduler with tasks parked in hooked calls --------------------------------
+//
+// Destroying a scheduler unwinds its parked tasks. A task parked in a hooked
+// call sits, as often as not, in a retry loop (EAGAIN, EINTR, "sleep until
+// told to stop"): a fake result would send it round forever. The hooked call
+// unwinds the task instead (co::detail::ForcedUnwind), as Channel and
+// co::this_task::sleep_for waiters are unwound.
+
+struct RetryLoop {
+  const char* what;
+  bool finished = false;        // the loop ended by itself (it must not)
+  bool unwound = false;         // the task's stack was unwound
+  long spins = 0;               // times round the loop once the teardown began
+  std::function<bool()> retry;  // one call: true to go round again
+};
+
+struct SetOnUnwind {
+  bool* flag;
+  ~SetOnUnwind() { *flag = true; }
+};
+
+TEST(HooksSchedulerTeardown, TasksInHookedRetryLoopsAreUnwoundNotSpun) {
+  Watchdog wd("teardown of hooked retry loops", 60s);
+  constexpr long kMaxSpins = 100'000;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::vector<RetryLoop> loops;
+  loops.push_back({"read on an empty pipe, retried on EAGAIN / EINTR", false, false, 0, [&] {
+                     char c;
+                     const ssize_t n = read(p[0], &c, 1);
+                     const int err = ErrnoNow();
+                     return n < 0 && (err == EAGAIN || err == EINTR);
+                   }});
+  loops.push_back({"poll with no timeout, retried on 0 / EINTR", false, false, 0, [&] {
+                     pollfd pfd{p[0], POLLIN, 0};
+                     const int n = poll(&pfd, 1, -1);
+                     return n == 0 || (n < 0 && ErrnoNow() == EINTR);
+                   }});
+  loops.push_back({"sleep(1) until told to stop", false, false, 0, [] {
+                     sleep(1);
+                     return true;
+                   }});
+  loops.push_back({"usleep(1000), retried on EINTR too", false, false, 0, [] {
+                     usleep(1000);
+                     return true;
+                   }});
+  loops.push_back({"nanosleep(10 ms) until told to stop", false, false, 0, [] {
+                     timespec ts{0, 10'000'000};
+                     nanosleep(&ts, nullptr);
+                     return true;
+                   }});
+  std::atomic<bool> teardown{false};
+  auto sched = std::make_unique<co::Scheduler>();
+  for (RetryLoop& loop : loops) {
+    co::spawn(
+        [&loop, &teardown] {
+          SetOnUnwind guard{&loop.unwound};
+          while (loop.retry() && loop.spins < kMaxSpins) {
+            if (teardown.load()) ++loop.spins;
+          }
+          loop.finished = true;
+        },
+        co::SpawnOptions{loop.what, 0, sched.get()});
+  }
+  sched->Start(2);
+  std::this_thread::sleep_for(50ms);  // every task is parked in its first call
+  teardown = true;
+  sched.reset();
+  close(p[0]);
+  close(p[1]);
+  for (const RetryLoop& loop : loops) {
+    SCOPED_TRACE(loop.what);
+    EXPECT_TRUE(loop.unwound);
+    EXPECT_FALSE(loop.finished) << "the loop went round " << loop.spins << " times";
+    EXPECT_LE(loop.spins, 1);  // a sleep may end by itself as the teardown begins
+  }
+}
+
+// A destructor that runs while the task is being unwound cannot be unwound
+// again (a second exception would terminate the program): a hooked wait it
+// makes fails at once with ECANCELED, which no kernel wait returns.
+TEST(HooksSchedulerTeardown, AHookedWaitInADestructorDuringTheUnwindFailsWithEcanceled) {
+  Watchdog wd("hooked wait during unwinding", 60s);
+  struct SleepsInDestructor {
+    Outcome* out;
+    ~SleepsInDestructor() { *out = Result(usleep(1000)); }
+  };
+  Outcome in_destructor{99, 0, {}, 0};
+  bool finished = false;
+  auto sched = std::make_unique<co::Scheduler>();
+  co::spawn(
+      [&] {
+        SleepsInDestructor s{&in_destructor};
+        for (int i = 0; i < 1000; ++i) sleep(1);
+        finished = true;
+      },
+      co::SpawnOptions{"sleeper", 0, sched.get()});
+  sched->Start(1);
+  std::this_thread::sleep_for(50ms);
+  sched.reset();
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(in_destructor, Gives(-1, ECANCELED));
+}
 
 }  // namespace

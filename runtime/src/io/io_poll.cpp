@@ -21,6 +21,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <exception>
 #include <memory>
 
 #include "coscope/detail/park.h"
@@ -89,6 +90,17 @@ int kernel_poll_open(pollfd* fds, nfds_t nfds, const IoWaiter* waiters) noexcept
   return n;
 }
 
+// The task's scheduler is being destroyed (unwinding()): unwind the task, as
+// park() unwinds Channel and sleep waiters, so that no retry loop around the
+// hooked call can spin on a result the kernel never gave. A destructor that
+// runs during that unwinding cannot throw again (that would terminate): its
+// wait fails with ECANCELED, which no kernel wait returns.
+int end_for_unwinding() {
+  if (std::uncaught_exceptions() == 0) throw ForcedUnwind{};
+  thread_errno() = ECANCELED;
+  return -1;
+}
+
 // Parks the calling task until `deadline_ns` (kForever: until woken) or a
 // signal caught since `signals` (a sleep is never restarted). False if a
 // signal ended it.
@@ -138,6 +150,7 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     if (n != 0) return n;
     if (deadline_ns != kForever && deadline_ns <= now_ns()) return 0;
     if (!sleep_in_poll(deadline_ns, signals) || unwinding()) {
+      if (unwinding()) return end_for_unwinding();
       thread_errno() = EINTR;
       return -1;
     }
@@ -205,10 +218,7 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     bool woken = park(TaskState::io_block, reason, &sentry, reason_arg, nullptr,
                       /*unwindable=*/false);
     const bool closed = unlink_all(sentry);
-    if (unwinding()) {
-      thread_errno() = EINTR;
-      return -1;
-    }
+    if (unwinding()) return end_for_unwinding();
     n = closed ? kernel_poll_open(fds, nfds, waiters) : kernel_poll(fds, nfds, 0);
     if (n != 0) return n;
     if (signal_interrupts(signals, restartable)) {
