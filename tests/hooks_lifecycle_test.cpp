@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,5 +288,87 @@ TEST(HooksSchedulerTeardown, AHookedWaitInADestructorDuringTheUnwindFailsWithEca
   EXPECT_FALSE(finished);
   EXPECT_EQ(in_destructor, Gives(-1, ECANCELED));
 }
+
+// ---- fork ----------------------------------------------------------------------
+//
+// A child of fork shares the parent's open file descriptions, the reactor's
+// epoll instance among them. The child must not touch the parent's reactor:
+// its close() of an inherited fd must leave the parent's registration alone.
+
+enum class ForkFrom { main_thread, coroutine };
+
+class HooksFork : public ::testing::TestWithParam<ForkFrom> {};
+
+TEST_P(HooksFork, AChildClosingAnInheritedFdLeavesTheParentsReaderWaiting) {
+  Watchdog wd("fork and close in the child", 30s);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::atomic<int> result{-2};
+  std::atomic<int> child_status{-1};
+  co::Scheduler sched;
+  co::spawn(
+      [&] {
+        char c;
+        const ssize_t n = read(p[0], &c, 1);
+        result = n == 1 && c == 'x' ? 1 : (n < 0 ? -ErrnoNow() : 0);
+      },
+      co::SpawnOptions{"reader", 0, &sched});
+  auto fork_and_close = [&] {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(p[0]);  // the hooked close, in the child
+      if (GetParam() == ForkFrom::coroutine) _exit(0);
+      // Forked from the main thread, the child may run tasks of its own:
+      // their hooked waits use the child's reactor.
+      int q[2];
+      if (pipe(q) != 0) _exit(2);
+      char got = 0;
+      co::Scheduler mine;
+      co::spawn([&] { read(q[0], &got, 1); }, co::SpawnOptions{"child reader", 0, &mine});
+      co::spawn(
+          [&] {
+            co::this_task::sleep_for(5ms);
+            write(q[1], "y", 1);
+          },
+          co::SpawnOptions{"child writer", 0, &mine});
+      mine.RunUntilNoTask();
+      _exit(got == 'y' ? 0 : 3);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    child_status = status;
+  };
+  sched.Start(2);
+  std::this_thread::sleep_for(30ms);  // the reader is parked, its fd in the reactor
+  if (GetParam() == ForkFrom::main_thread) {
+    fork_and_close();
+  } else {
+    std::atomic<bool> forked{false};
+    co::spawn(
+        [&] {
+          fork_and_close();
+          forked = true;
+        },
+        co::SpawnOptions{"forker", 0, &sched});
+    while (!forked) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(child_status.load(), 0);
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (result == -2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(result.load(), 1) << "the parent's reader did not wake within 3 s of the data";
+  close(p[0]);  // wakes the reader if it still waits (then with EBADF)
+  sched.WaitUntilNoTask();
+  sched.Stop();
+  close(p[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(From, HooksFork,
+                         ::testing::Values(ForkFrom::main_thread, ForkFrom::coroutine),
+                         [](const ::testing::TestParamInfo<ForkFrom>& info) {
+                           return info.param == ForkFrom::main_thread ? "main_thread" : "coroutine";
+                         });
 
 }  // namespace

@@ -97,6 +97,12 @@ FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking
 /// Returns do_close's result with its errno.
 int fd_ctx_close(int fd, int (*do_close)(int)) noexcept;
 
+/// In the child of fork (only the forking thread is left): no fd is in the
+/// reactor any more (the child has a new one), no task waits on any fd (the
+/// waiters are the parent's tasks), every lock is free. What is known of
+/// each fd (socket, O_NONBLOCK, timeouts) stays: the child inherited the fds.
+void fd_table_reset_in_child() noexcept;
+
 /// Copies what is known of `from` to `to` (dup, dup2, F_DUPFD).
 void fd_ctx_on_dup(int from, int to) noexcept;
 
