@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <limits>
 
 #include "hook_families.h"
 #include "hook_probes.h"
@@ -14,6 +16,9 @@ namespace {
 
 using co::hooks::ensure_init;
 using co::hooks::in_coroutine;
+
+// The latest deadline now_ns() can express: a sleep that long never ends.
+constexpr long long kForever = std::numeric_limits<std::int64_t>::max();
 
 // Parks the task for `ns` - in io_poll with no fds, the classic
 // poll(NULL, 0, t) sleep, so a caught signal ends it early as it ends the
@@ -28,7 +33,9 @@ using co::hooks::in_coroutine;
 bool task_sleep_ns(long long ns, long long* left_ns) {
   if (ns <= 0) return true;
   const int saved_errno = co::detail::thread_errno();
-  const std::int64_t deadline = co::detail::now_ns() + ns;
+  const std::int64_t now = co::detail::now_ns();
+  // Beyond the clock's range: for ever, never a deadline wrapped into the past.
+  const std::int64_t deadline = ns >= kForever - now ? kForever : now + ns;
   // 0: slept; -1: EINTR, or ECANCELED from a destructor while the task is
   // unwound (a scheduler being destroyed unwinds a sleeping task: io_sentry.h)
   if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0) {
@@ -74,8 +81,10 @@ int nanosleep_body(const struct timespec* req, struct timespec* rem) {
     return -1;
   }
   long long left_ns = 0;
-  if (!task_sleep_ns(static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec,
-                     &left_ns)) {
+  const long long ns = req->tv_sec >= kForever / 1'000'000'000
+                           ? kForever
+                           : static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec;
+  if (!task_sleep_ns(ns, &left_ns)) {
     if (rem != nullptr) {
       rem->tv_sec = static_cast<time_t>(left_ns / 1'000'000'000);
       rem->tv_nsec = static_cast<long>(left_ns % 1'000'000'000);

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -370,5 +371,54 @@ INSTANTIATE_TEST_SUITE_P(From, HooksFork,
                          [](const ::testing::TestParamInfo<ForkFrom>& info) {
                            return info.param == ForkFrom::main_thread ? "main_thread" : "coroutine";
                          });
+
+// ---- sleeps too long to add to now() ---------------------------------------------
+//
+// A sleep whose deadline does not fit in 64-bit nanoseconds sleeps "forever"
+// (the kernel's nanosleep does too), it must not wrap round and return at
+// once. Destroying the scheduler ends each of them (the task is unwound).
+
+TEST(HooksLongSleeps, SleepsBeyondTheClocksRangeDoNotReturnAtOnce) {
+  Watchdog wd("sleeps beyond the clock's range", 30s);
+  struct Case {
+    const char* what;
+    std::function<void()> sleep;
+  };
+  const std::vector<Case> cases = {
+      {"co_sleep(LLONG_MAX)", [] { co::co_sleep(std::numeric_limits<std::int64_t>::max()); }},
+      {"sleep_for(nanoseconds::max())",
+       [] { co::this_task::sleep_for(std::chrono::nanoseconds::max()); }},
+      {"sleep_for(hours::max())", [] { co::this_task::sleep_for(std::chrono::hours::max()); }},
+      {"sleep_until(time_point::max())",
+       [] { co::this_task::sleep_until(std::chrono::steady_clock::time_point::max()); }},
+      {"nanosleep({LONG_MAX, 0})",
+       [] {
+         timespec ts{std::numeric_limits<time_t>::max(), 0};
+         nanosleep(&ts, nullptr);
+       }},
+      {"nanosleep({LONG_MAX / 1e9 + 1, 0})",
+       [] {
+         timespec ts{std::numeric_limits<std::int64_t>::max() / 1'000'000'000 + 1, 0};
+         nanosleep(&ts, nullptr);
+       }},
+      {"sleep(UINT_MAX)", [] { sleep(std::numeric_limits<unsigned int>::max()); }},
+  };
+  std::vector<int> returned(cases.size(), 0);
+  auto sched = std::make_unique<co::Scheduler>();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    co::spawn(
+        [&, i] {
+          cases[i].sleep();
+          returned[i] = 1;
+        },
+        co::SpawnOptions{cases[i].what, 0, sched.get()});
+  }
+  sched->Start(2);
+  std::this_thread::sleep_for(100ms);
+  sched.reset();  // unwinds the sleepers
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(returned[i], 0) << cases[i].what << " returned";
+  }
+}
 
 }  // namespace
