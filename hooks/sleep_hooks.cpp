@@ -1,6 +1,8 @@
 // The sleep family: sleep, usleep, nanosleep. In a coroutine the task parks
 // in TaskState::sleep on the scheduler's timer queue - the "centralised
 // controller" the notes see in libgo's sleep - and the thread runs others.
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,22 @@ bool task_sleep_ns(long long ns, long long* left_ns) {
   return false;
 }
 
+// Lets the kernel validate `req` as nanosleep(2) would, without sleeping:
+// FUTEX_WAIT reads and checks its timeout first (EFAULT: not readable,
+// EINVAL: tv_sec < 0 or tv_nsec out of range), then fails with EAGAIN at
+// once on a word that does not hold the value it waits for. True (errno
+// set) if rejected; otherwise errno is left as it was.
+bool kernel_rejects_timespec(const struct timespec* req) {
+  static const std::uint32_t never_one = 0;
+  const int saved_errno = errno;
+  if (::syscall(SYS_futex, &never_one, FUTEX_WAIT_PRIVATE, 1u, req, nullptr, 0) < 0 &&
+      (errno == EFAULT || errno == EINVAL)) {
+    return true;
+  }
+  errno = saved_errno;
+  return false;
+}
+
 // The hooks' logic; each exported hook below wraps it in its entry and exit
 // probes (hook_probes.h).
 
@@ -72,14 +90,7 @@ int usleep_body(useconds_t usec) {
 int nanosleep_body(const struct timespec* req, struct timespec* rem) {
   ensure_init();
   if (!in_coroutine()) return nanosleep_f(req, rem);
-  if (req == nullptr) {
-    errno = EFAULT;
-    return -1;
-  }
-  if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1'000'000'000) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (kernel_rejects_timespec(req)) return -1;
   long long left_ns = 0;
   const long long ns = req->tv_sec >= kForever / 1'000'000'000
                            ? kForever
