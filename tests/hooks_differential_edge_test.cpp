@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,7 +14,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "differential_harness.h"
 #include "loopback_fds.h"
@@ -123,6 +126,32 @@ TEST(HooksDifferentialEdges, CallsThatWaitedAndSucceededLeaveErrnoAlone) {
     return r;
   });
   EXPECT_BOTH(o, Gives(1, 0, "errno 4242, connect 0 errno 4343"));
+}
+
+// select(2) examines no fd at or above the size of the process's fd table
+// (fs/select.c: n = min(nfds, fdt->max_fds)), so an nfds of 4096 with set
+// bits for fds far beyond the table is no EBADF: only the fds below count,
+// and no byte of the sets beyond them is read or written. (Bits for fds
+// 2048..4095 are set: the table of this small process is far smaller.)
+TEST(HooksDifferentialEdges, SelectIgnoresFdsBeyondTheProcessFdTable) {
+  auto o = RunBoth([](Env& env) {
+    FdPair p = coscope_test::Open(Channel::socketpair);
+    std::vector<unsigned char> rd(4096 / 8, 0), untouched(4096 / 8, 0);
+    std::memset(rd.data() + 2048 / 8, 0xff, 2048 / 8);
+    std::memcpy(untouched.data(), rd.data(), rd.size());
+    FD_SET(p.rd, reinterpret_cast<fd_set*>(rd.data()));
+    env.After(20ms, [&] { write(p.wr, "x", 1); });
+    timeval tv{5, 0};
+    Outcome r = Result(select(4096, reinterpret_cast<fd_set*>(rd.data()), nullptr, nullptr, &tv));
+    env.JoinHelpers();
+    r.data = FD_ISSET(p.rd, reinterpret_cast<fd_set*>(rd.data())) ? "readable" : "not readable";
+    if (std::memcmp(rd.data() + 2048 / 8, untouched.data() + 2048 / 8, 2048 / 8) != 0) {
+      r.data += ", bits beyond the fd table changed";
+    }
+    coscope_test::Close(p);
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(1, 0, "readable"));
 }
 
 }  // namespace
