@@ -20,6 +20,12 @@ namespace {
 using co::hooks::ensure_init;
 using co::hooks::in_coroutine;
 
+// h_errno of the thread the task is on now (its address, like errno's, must
+// not be kept across the park: see co::detail::thread_errno).
+__attribute__((noinline, noipa)) int& thread_h_errno() noexcept {
+  return h_errno;
+}
+
 // Runs `call` on the blocking pool; returns its result with errno and h_errno.
 // The caller's errno and h_errno travel to the pool thread first: a call
 // that succeeds leaves them as they were, so they must come back unchanged,
@@ -44,8 +50,8 @@ std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
         f->herr = h_errno;
       },
       &frame);
-  errno = frame.err;
-  h_errno = frame.herr;
+  co::detail::thread_errno() = frame.err;
+  thread_h_errno() = frame.herr;
   return frame.result;
 }
 

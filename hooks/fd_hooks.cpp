@@ -7,8 +7,11 @@
 // runtime's own O_NONBLOCK (set on a managed fd at its first use in a
 // coroutine) is invisible: F_GETFL hides it, F_SETFL and FIONBIO keep it.
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -35,6 +38,10 @@ int socket_type_of(int fd) {
 std::int64_t timeval_ns(const void* value, socklen_t len) {
   if (value == nullptr || len < sizeof(struct timeval)) return 0;
   const auto* tv = static_cast<const struct timeval*>(value);
+  // Negative: Linux makes it a zero timeout (EAGAIN at once), kept negative
+  // here for deadline_from(); too large for int64 ns: no timeout at all.
+  if (tv->tv_sec < 0) return -1;
+  if (tv->tv_sec >= INT64_MAX / 1'000'000'000 - 1) return 0;
   return static_cast<std::int64_t>(tv->tv_sec) * 1'000'000'000 +
          static_cast<std::int64_t>(tv->tv_usec) * 1000;
 }
@@ -46,6 +53,18 @@ int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
                                (flags & SOCK_NONBLOCK) != 0);
   }
   return conn;
+}
+
+// True unless reading an int at `p` would fault (then the kernel's ioctl
+// gives EFAULT itself). FUTEX_WAIT reads the word and, with a zero timeout,
+// returns at once whatever it holds; errno is left as it was.
+bool readable_int(const void* p) {
+  const int saved_errno = errno;
+  const struct timespec zero {};
+  const bool fault =
+      ::syscall(SYS_futex, p, FUTEX_WAIT_PRIVATE, 0u, &zero, nullptr, 0) < 0 && errno == EFAULT;
+  errno = saved_errno;
+  return !fault;
 }
 
 // Waits, without holding the thread, until `until` (now_ns() time) or a
@@ -69,17 +88,19 @@ int connect_when_backlog_has_room(int fd, const struct sockaddr* addr, socklen_t
   for (;;) {
     const std::int64_t now = co::detail::now_ns();
     if (deadline_ns != 0 && now >= deadline_ns) {
-      errno = EAGAIN;
+      co::detail::thread_errno() = EAGAIN;
       return -1;
     }
     std::int64_t until = now + pause_ns;
     if (deadline_ns != 0 && until > deadline_ns) until = deadline_ns;
     if (pause_until(until) < 0) {
-      if (errno != EINTR || co::detail::signal_interrupts(signals, deadline_ns == 0)) return -1;
+      if (co::detail::thread_errno() != EINTR ||
+          co::detail::signal_interrupts(signals, deadline_ns == 0))
+        return -1;
       signals = co::detail::signal_mark();  // restarted, as the kernel would
     }
     int r = connect_f(fd, addr, len);
-    if (r == 0 || errno != EAGAIN) return r;
+    if (r == 0 || co::detail::thread_errno() != EAGAIN) return r;
     if (pause_ns < 32'000'000) pause_ns *= 2;
   }
 }
@@ -98,7 +119,12 @@ int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
   FdCtx* ctx = nullptr;
   co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
   if (path != co::hooks::Path::try_then_wait) return connect_f(fd, addr, len);
+  const int entry_errno = errno;
   int r = connect_f(fd, addr, len);
+  // After a failure learnt through SO_ERROR the socket still says
+  // "connecting" and the next try reports ECONNABORTED while resetting it;
+  // the kernel's blocking connect would have reset it at once: try again.
+  if (r != 0 && errno == ECONNABORTED) r = connect_f(fd, addr, len);
   if (r != 0 && errno == EAGAIN && addr->sa_family == AF_UNIX) {
     return connect_when_backlog_has_room(fd, addr, len,
                                          co::hooks::deadline_from(ctx->send_timeout_ns));
@@ -107,16 +133,17 @@ int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
   int ready = co::hooks::wait_ready(fd, POLLOUT, co::hooks::deadline_from(ctx->send_timeout_ns));
   if (ready < 0) return -1;
   if (ready == 0) {
-    errno = EINPROGRESS;
+    co::detail::thread_errno() = EINPROGRESS;
     return -1;
   }
   int err = 0;
   socklen_t err_len = sizeof err;
   if (getsockopt_f(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return -1;
   if (err != 0) {
-    errno = err;
+    co::detail::thread_errno() = err;
     return -1;
   }
+  co::detail::thread_errno() = entry_errno;  // a successful connect leaves errno alone
   return 0;
 }
 
@@ -265,7 +292,7 @@ int ioctl(int fd, unsigned long request, ...) {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (request == FIONBIO && arg != nullptr) {
+  if (request == FIONBIO && arg != nullptr && readable_int(arg)) {
     FdCtx* ctx = co::detail::fd_ctx_find(fd);
     if (ctx != nullptr && ctx->sys_nonblocking) {
       int on = 1;  // the runtime keeps the fd non-blocking underneath

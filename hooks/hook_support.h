@@ -52,8 +52,10 @@ inline bool make_sys_nonblocking(FdCtx* ctx) noexcept {
   return true;
 }
 
-/// Deadline for a wait given a SO_*TIMEO value (0: none).
+/// Deadline for a wait given a SO_*TIMEO value (0: none; negative: a zero
+/// timeout, as Linux makes of a negative one: the deadline is now).
 inline std::int64_t deadline_from(std::int64_t timeout_ns) noexcept {
+  if (timeout_ns < 0) return detail::now_ns();
   return timeout_ns > 0 ? detail::now_ns() + timeout_ns : 0;
 }
 
@@ -77,14 +79,14 @@ inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
     }
     pollfd pfd{fd, events, 0};
     int n = poll_f(&pfd, 1, timeout_ms);
-    if (n < 0 && errno == EINTR) {
+    if (n < 0 && detail::thread_errno() == EINTR) {
       if (restartable && detail::signals_since(signals) == detail::SignalsSince::restart_only) {
         continue;
       }
       return -1;
     }
     if (n > 0 && (pfd.revents & POLLNVAL)) {
-      errno = EBADF;
+      detail::thread_errno() = EBADF;
       return -1;
     }
     if (n != 0 || deadline_ns == 0 || detail::now_ns() >= deadline_ns) return n;
@@ -111,6 +113,16 @@ inline Path choose_path(int fd, FdCtx** out_ctx) noexcept {
   return Path::wait_then_call;
 }
 
+/// A call that succeeds leaves errno as the caller had it, as the kernel's
+/// does, even when the hook's tries and waits set errno on the way (EAGAIN
+/// from a try on the runtime's non-blocking fd): `n` >= 0 after a wait puts
+/// `entry_errno` back, on the thread the task returns on.
+template <class T>
+T kept_errno(T n, int entry_errno) noexcept {
+  if (n >= 0) detail::thread_errno() = entry_errno;
+  return n;
+}
+
 /// Read-side core: runs `op` until it does not report EAGAIN, waiting for
 /// POLLIN in between, within SO_RCVTIMEO.
 template <class Op>
@@ -120,22 +132,24 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
   Path path = choose_path(fd, &ctx);
   if (path == Path::pass_through) return op();
   const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->recv_timeout_ns : 0);
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
   if (path == Path::wait_then_call) {
     int r = wait_ready(fd, POLLIN, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;
+      detail::thread_errno() = EAGAIN;
       return -1;
     }
-    return op();
+    return kept_errno(op(), entry_errno);
   }
-  for (;;) {
+  for (bool waited = false;; waited = true) {
     auto n = op();
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    if (n >= 0) return waited ? kept_errno(n, entry_errno) : n;
+    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) return n;
     int r = wait_ready(fd, POLLIN, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
+      detail::thread_errno() = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
       return -1;
     }
   }
@@ -155,22 +169,23 @@ ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
     return hooked_read(fd, [&] { return op(std::size_t{0}); });
   }
   const std::int64_t deadline = deadline_from(ctx->recv_timeout_ns);
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
   std::size_t done = 0;
   for (;;) {
     ssize_t n = op(done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
-      if (done >= total) return static_cast<ssize_t>(done);
+      if (done >= total) return kept_errno(static_cast<ssize_t>(done), entry_errno);
       continue;
     }
-    if (n == 0) return static_cast<ssize_t>(done);  // end of stream
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      return done > 0 ? static_cast<ssize_t>(done) : -1;
+    if (n == 0) return kept_errno(static_cast<ssize_t>(done), entry_errno);  // end of stream
+    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
+      return done > 0 ? kept_errno(static_cast<ssize_t>(done), entry_errno) : -1;
     }
     int r = wait_ready(fd, POLLIN, deadline);
     if (r <= 0) {
-      if (done > 0) return static_cast<ssize_t>(done);
-      if (r == 0) errno = EAGAIN;
+      if (done > 0) return kept_errno(static_cast<ssize_t>(done), entry_errno);
+      if (r == 0) detail::thread_errno() = EAGAIN;
       return -1;
     }
   }
@@ -194,14 +209,15 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
   Path path = choose_path(fd, &ctx);
   if (path == Path::pass_through) return op(std::size_t{0});
   const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->send_timeout_ns : 0);
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
   if (path == Path::wait_then_call) {
     int r = wait_ready(fd, POLLOUT, deadline);
     if (r < 0) return -1;
     if (r == 0) {
-      errno = EAGAIN;
+      detail::thread_errno() = EAGAIN;
       return -1;
     }
-    return op(std::size_t{0});
+    return kept_errno(op(std::size_t{0}), entry_errno);
   }
   const bool loop = ctx->stream;
   std::size_t done = 0;
@@ -209,16 +225,16 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
     ssize_t n = op(done);
     if (n >= 0) {
       done += static_cast<std::size_t>(n);
-      if (!loop || done >= total) return static_cast<ssize_t>(done);
+      if (!loop || done >= total) return kept_errno(static_cast<ssize_t>(done), entry_errno);
       continue;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      return done > 0 ? static_cast<ssize_t>(done) : -1;
+    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
+      return done > 0 ? kept_errno(static_cast<ssize_t>(done), entry_errno) : -1;
     }
     int r = wait_ready(fd, POLLOUT, deadline);
     if (r <= 0) {
-      if (done > 0) return static_cast<ssize_t>(done);
-      if (r == 0) errno = EAGAIN;
+      if (done > 0) return kept_errno(static_cast<ssize_t>(done), entry_errno);
+      if (r == 0) detail::thread_errno() = EAGAIN;
       return -1;
     }
   }

@@ -1,10 +1,17 @@
 // poll, ppoll, select, epoll_wait: all of them wait through io_poll (the
 // role of libgo's libgo_poll), so a task parks instead of its thread.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "hook_families.h"
@@ -32,6 +39,24 @@ bool fd_bit(const fd_set* set, int fd) {
 
 void clear_fd_bit(fd_set* set, int fd) {
   if (set != nullptr) __FDS_BITS(set)[fd / kBitsPerWord] &= ~(__fd_mask{1} << (fd % kBitsPerWord));
+}
+
+// The size of the process's fd table (the kernel's fdt->max_fds, which
+// /proc/self/status shows as FDSize), or INT_MAX if it cannot be read.
+// select(2) looks at no fd at or above it. Raw system calls: no hook runs.
+int fd_table_size() {
+  const int fd =
+      static_cast<int>(::syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC));
+  if (fd < 0) return INT_MAX;
+  char buf[4096];
+  const long n = ::syscall(SYS_read, fd, buf, sizeof buf - 1);
+  ::syscall(SYS_close, fd);
+  if (n <= 0) return INT_MAX;
+  buf[n] = '\0';
+  const char* line = std::strstr(buf, "\nFDSize:");
+  if (line == nullptr) return INT_MAX;
+  const long size = std::strtol(line + 8, nullptr, 10);
+  return size > 0 && size < INT_MAX ? static_cast<int>(size) : INT_MAX;
 }
 
 // The hooks' logic; each exported hook below wraps it in its entry and exit
@@ -75,6 +100,10 @@ int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
     errno = EINVAL;
     return -1;
   }
+  // As the kernel, examine no fd beyond the fd table (nor read or write the
+  // sets there): only worth a look at the table when nfds exceeds the
+  // common set size, which a table of that many fds is rare to reach.
+  if (nfds > FD_SETSIZE) nfds = std::min(nfds, fd_table_size());
   int timeout_ms = -1;
   if (timeout != nullptr) {
     long long ms = static_cast<long long>(timeout->tv_sec) * 1000 + (timeout->tv_usec + 999) / 1000;
@@ -101,14 +130,14 @@ int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   };
   int n = co::detail::io_poll(pfds.data(), pfds.size(), timeout_ms, true);
   if (n < 0) {
-    const int saved = errno;
+    const int saved = co::detail::thread_errno();
     if (saved == EINTR) write_back_time_left();
-    errno = saved;
+    co::detail::thread_errno() = saved;
     return -1;
   }
   for (const struct pollfd& p : pfds) {
     if (p.revents & POLLNVAL) {
-      errno = EBADF;  // select reports a closed fd in any set as EBADF
+      co::detail::thread_errno() = EBADF;  // select reports a closed fd in any set as EBADF
       return -1;
     }
   }

@@ -1,10 +1,14 @@
 // The sleep family: sleep, usleep, nanosleep. In a coroutine the task parks
 // in TaskState::sleep on the scheduler's timer queue - the "centralised
 // controller" the notes see in libgo's sleep - and the thread runs others.
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <limits>
 
 #include "hook_families.h"
 #include "hook_probes.h"
@@ -15,26 +19,51 @@ namespace {
 using co::hooks::ensure_init;
 using co::hooks::in_coroutine;
 
+// The latest deadline now_ns() can express: a sleep that long never ends.
+constexpr long long kForever = std::numeric_limits<std::int64_t>::max();
+
 // Parks the task for `ns` - in io_poll with no fds, the classic
 // poll(NULL, 0, t) sleep, so a caught signal ends it early as it ends the
 // kernel's sleeps (see io/signal_interrupt.h). Returns false then, with the
-// time that was left in `*left_ns`. Not unwindable: a C function cannot let
-// ForcedUnwind through, so a scheduler being destroyed just ends the sleep.
+// time that was left in `*left_ns`. A scheduler being destroyed unwinds the
+// task from here (ForcedUnwind passes through the hooks, C++ functions that
+// glibc declares without noexcept, as for thread cancellation).
 //
 // errno is per thread, not per task: other tasks run on this thread (or this
 // task resumes on another) meanwhile, so a full sleep puts the task's errno
 // back, as the kernel's successful sleep leaves it.
 bool task_sleep_ns(long long ns, long long* left_ns) {
   if (ns <= 0) return true;
-  const int saved_errno = errno;
-  const std::int64_t deadline = co::detail::now_ns() + ns;
-  if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0 || co::detail::unwinding()) {
-    errno = saved_errno;
+  const int saved_errno = co::detail::thread_errno();
+  const std::int64_t now = co::detail::now_ns();
+  // Beyond the clock's range: for ever, never a deadline wrapped into the past.
+  const std::int64_t deadline = ns >= kForever - now ? kForever : now + ns;
+  // 0: slept; -1: EINTR, or ECANCELED from a destructor while the task is
+  // unwound (a scheduler being destroyed unwinds a sleeping task: io_sentry.h)
+  if (co::detail::io_poll_until(nullptr, 0, deadline, false) == 0) {
+    co::detail::thread_errno() = saved_errno;
     return true;
   }
+  const int err = co::detail::thread_errno();
   const std::int64_t left = deadline - co::detail::now_ns();
   *left_ns = left > 0 ? left : 0;
-  errno = EINTR;
+  co::detail::thread_errno() = err;
+  return false;
+}
+
+// Lets the kernel validate `req` as nanosleep(2) would, without sleeping:
+// FUTEX_WAIT reads and checks its timeout first (EFAULT: not readable,
+// EINVAL: tv_sec < 0 or tv_nsec out of range), then fails with EAGAIN at
+// once on a word that does not hold the value it waits for. True (errno
+// set) if rejected; otherwise errno is left as it was.
+bool kernel_rejects_timespec(const struct timespec* req) {
+  static const std::uint32_t never_one = 0;
+  const int saved_errno = errno;
+  if (::syscall(SYS_futex, &never_one, FUTEX_WAIT_PRIVATE, 1u, req, nullptr, 0) < 0 &&
+      (errno == EFAULT || errno == EINVAL)) {
+    return true;
+  }
+  errno = saved_errno;
   return false;
 }
 
@@ -61,17 +90,12 @@ int usleep_body(useconds_t usec) {
 int nanosleep_body(const struct timespec* req, struct timespec* rem) {
   ensure_init();
   if (!in_coroutine()) return nanosleep_f(req, rem);
-  if (req == nullptr) {
-    errno = EFAULT;
-    return -1;
-  }
-  if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1'000'000'000) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (kernel_rejects_timespec(req)) return -1;
   long long left_ns = 0;
-  if (!task_sleep_ns(static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec,
-                     &left_ns)) {
+  const long long ns = req->tv_sec >= kForever / 1'000'000'000
+                           ? kForever
+                           : static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec;
+  if (!task_sleep_ns(ns, &left_ns)) {
     if (rem != nullptr) {
       rem->tv_sec = static_cast<time_t>(left_ns / 1'000'000'000);
       rem->tv_nsec = static_cast<long>(left_ns % 1'000'000'000);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "test_watchdog.h"
+#include "worker_fixture.h"
 
 namespace {
 
@@ -640,5 +641,132 @@ TEST(TaskState, NamesForDebuggersAndLogs) {
   EXPECT_STREQ(co::to_string(co::WaitReason::channel_recv), "channel recv");
   EXPECT_STREQ(co::to_string(static_cast<co::TaskState>(99)), "invalid");
 }
+
+}  // namespace
+
+// ---- exception state belongs to the task ---------------------------------------
+//
+// The C++ runtime keeps the exceptions being handled (what `throw;` and
+// std::current_exception() see) and std::uncaught_exceptions() per thread.
+// Tasks share threads, and a task may resume on another one, so the runtime
+// saves and restores that state at every switch: each task sees its own.
+
+namespace {
+
+class TaskExceptionState : public coscope_test::WorkersTest {};
+
+// Each task throws its own exception, yields (and sleeps) inside the catch
+// block while the others do the same, then rethrows with `throw;`.
+TEST_P(TaskExceptionState, RethrowInsideACatchBlockAfterYieldingRethrowsTheTasksOwnException) {
+  coscope_test::Watchdog wd("rethrow after yield", std::chrono::seconds(60));
+  constexpr int kTasks = 200;
+  std::vector<std::string> rethrown(kTasks), current(kTasks);
+  RunAll([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      Spawn([&, i] {
+        const std::string mine = "task " + std::to_string(i);
+        try {
+          try {
+            throw std::runtime_error(mine);
+          } catch (const std::runtime_error&) {
+            co::this_task::yield();
+            co::this_task::sleep_for(std::chrono::milliseconds(i % 3));
+            co::this_task::yield();
+            try {
+              std::rethrow_exception(std::current_exception());
+            } catch (const std::runtime_error& e) {
+              current[i] = e.what();
+            }
+            throw;
+          }
+        } catch (const std::runtime_error& e) {
+          rethrown[i] = e.what();
+        }
+      });
+    }
+  });
+  int wrong = 0;
+  for (int i = 0; i < kTasks; ++i) {
+    const std::string mine = "task " + std::to_string(i);
+    wrong += rethrown[i] != mine || current[i] != mine;
+  }
+  EXPECT_EQ(wrong, 0) << "tasks whose `throw;` or current_exception() gave another task's "
+                         "exception";
+}
+
+// A task parked in a destructor that runs during unwinding
+// (uncaught_exceptions() == 1) or parked inside a catch block
+// (current_exception() set) leaks neither into the tasks that run meanwhile.
+TEST_P(TaskExceptionState, UncaughtExceptionsAndCurrentExceptionDoNotLeakBetweenTasks) {
+  coscope_test::Watchdog wd("exception state leak", std::chrono::seconds(60));
+  constexpr int kTasks = 50;
+  std::atomic<int> leaks{0}, own_wrong{0};
+  struct ParksWhileUnwinding {
+    std::atomic<int>* wrong;
+    ~ParksWhileUnwinding() {
+      for (int k = 0; k < 5; ++k) {
+        co::this_task::yield();
+        if (std::uncaught_exceptions() != 1) ++*wrong;
+      }
+    }
+  };
+  RunAll([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      Spawn([&, i] {
+        if (i % 3 == 0) {
+          try {
+            ParksWhileUnwinding p{&own_wrong};
+            throw std::runtime_error("unwinding");
+          } catch (const std::runtime_error&) {
+          }
+        } else if (i % 3 == 1) {
+          try {
+            throw i;
+          } catch (int) {
+            for (int k = 0; k < 5; ++k) co::this_task::yield();
+            if (std::current_exception() == nullptr) ++own_wrong;
+          }
+        } else {
+          for (int k = 0; k < 10; ++k) {
+            co::this_task::yield();
+            if (std::uncaught_exceptions() != 0 || std::current_exception() != nullptr) ++leaks;
+          }
+        }
+        if (std::uncaught_exceptions() != 0 || std::current_exception() != nullptr) ++leaks;
+      });
+    }
+  });
+  EXPECT_EQ(leaks.load(), 0) << "checks that saw another task's exception state";
+  EXPECT_EQ(own_wrong.load(), 0) << "checks where a task lost its own exception state";
+}
+
+// The thread that runs the scheduler keeps its own state: RunUntilNoTask()
+// called inside a catch block still sees that block's exception afterwards.
+TEST(TaskExceptionStateThread, TheCallingThreadsExceptionStateSurvivesRunningTasks) {
+  co::Scheduler sched;
+  try {
+    throw std::runtime_error("the thread's own");
+  } catch (const std::runtime_error&) {
+    co::spawn(
+        [] {
+          try {
+            throw std::logic_error("a task's");
+          } catch (const std::logic_error&) {
+            co::this_task::yield();
+          }
+        },
+        co::SpawnOptions{"task", 0, &sched});
+    sched.RunUntilNoTask();
+    try {
+      throw;
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "the thread's own");
+    } catch (...) {
+      ADD_FAILURE() << "`throw;` rethrew something else";
+    }
+  }
+}
+
+COSCOPE_INSTANTIATE_WORKER_COUNTS(TaskExceptionState);
 
 }  // namespace

@@ -9,6 +9,8 @@
 // change.
 #include "context.h"
 
+#include <cxxabi.h>
+
 #include <boost/context/detail/fcontext.hpp>
 
 #include "processer.h"
@@ -69,6 +71,31 @@ inline void after_switch_to_task([[maybe_unused]] void* fake) {
 #endif
 }
 
+// --- exception state ----------------------------------------------------------
+// libstdc++ keeps the exceptions being handled and the uncaught count per
+// thread (__cxa_eh_globals, <cxxabi.h> __cxa_get_globals()). Each side of a
+// switch owns a copy: a task its Task::exceptions, the processer's thread its
+// thread_exceptions. The side that jumps saves the live state into its own
+// copy and installs the other side's, on the thread it runs on, before the
+// jump. The thread's globals are found once per Run (context_bind_thread)
+// and kept in the Processer, which never changes threads while it runs: no
+// lookup on the switch path (it would cost a call into libstdc++ and a
+// __tls_get_addr), and none whose result a compiler could carry across a
+// switch to another thread (__cxa_get_globals() is declared const).
+struct EhGlobals {  // libsupc++'s __cxa_eh_globals (unwind-cxx.h), x86-64 / AArch64
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+inline void swap_exception_state(Processer* processer, ExceptionState* save,
+                                 const ExceptionState& install) noexcept {
+  auto* g = static_cast<EhGlobals*>(processer->eh_globals);
+  save->caught_exceptions = g->caught_exceptions;
+  save->uncaught_exceptions = g->uncaught_exceptions;
+  g->caught_exceptions = install.caught_exceptions;
+  g->uncaught_exceptions = install.uncaught_exceptions;
+}
+
 // Records where the task stops, for debuggers (see SavedRegisters).
 __attribute__((always_inline)) inline void save_registers(Task* task) {
 #if defined(__x86_64__)
@@ -124,7 +151,8 @@ void context_start(Task* task) noexcept {
 #endif
 }
 
-void context_bind_thread([[maybe_unused]] Processer* processer) noexcept {
+void context_bind_thread(Processer* processer) noexcept {
+  processer->eh_globals = abi::__cxa_get_globals();
 #if defined(COSCOPE_WITH_ASAN)
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -151,6 +179,7 @@ void context_destroy([[maybe_unused]] Task* task) noexcept {
 
 Task* context_resume(Task* task) noexcept {
   [[maybe_unused]] void* fake = nullptr;
+  swap_exception_state(task->processer, &task->processer->thread_exceptions, task->exceptions);
   before_switch_to_task(task, &fake);
   bctx::transfer_t back = bctx::jump_fcontext(task->context, task);
   after_switch_back_to_thread(fake);
@@ -162,6 +191,7 @@ Task* context_resume(Task* task) noexcept {
 __attribute__((noinline)) void context_suspend(Task* task) noexcept {
   Processer* processer = task->processer;
   [[maybe_unused]] void* fake = nullptr;
+  swap_exception_state(processer, &task->exceptions, processer->thread_exceptions);
   save_registers(task);
   before_switch_to_thread(&fake, processer);
   bctx::transfer_t from = bctx::jump_fcontext(processer->return_context, task);
@@ -171,6 +201,7 @@ __attribute__((noinline)) void context_suspend(Task* task) noexcept {
 
 void context_handoff(Task* from_task, Task* to) noexcept {
   [[maybe_unused]] void* fake = nullptr;
+  swap_exception_state(from_task->processer, &from_task->exceptions, to->exceptions);
   save_registers(from_task);
   before_switch_to_task(to, &fake);
   bctx::transfer_t from = bctx::jump_fcontext(to->context, from_task);
@@ -180,6 +211,7 @@ void context_handoff(Task* from_task, Task* to) noexcept {
 
 void context_finish(Task* task) noexcept {
   Processer* processer = task->processer;
+  swap_exception_state(processer, &task->exceptions, processer->thread_exceptions);
 #if defined(COSCOPE_WITH_ASAN)
   before_switch_to_thread(nullptr, processer);  // nullptr: this stack dies
 #elif defined(COSCOPE_WITH_TSAN)

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 #include "raw_syscall.h"
@@ -30,6 +32,10 @@ void add_or_throw(int epfd, int fd, std::uint32_t events, std::uint64_t tag, con
 }  // namespace
 
 IdleWaiter::IdleWaiter() {
+  Create();
+}
+
+void IdleWaiter::Create() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -41,6 +47,18 @@ IdleWaiter::IdleWaiter() {
     if (event_fd_ >= 0) sys::close(event_fd_);
     sys::close(epoll_fd_);
     throw;
+  }
+}
+
+void IdleWaiter::ResetInChild() noexcept {
+  sys::close(event_fd_);
+  sys::close(epoll_fd_);
+  interrupt_pending_.store(false, std::memory_order_relaxed);
+  try {
+    Create();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "coscope: after fork: %s\n", e.what());
+    std::abort();
   }
 }
 

@@ -29,8 +29,13 @@ class IdleWaiter {
   void Wait(std::int64_t timeout_ns);
   /// Makes a concurrent or the next Wait() return promptly.
   void Interrupt() noexcept;
+  /// In the child of fork: fds of its own (the inherited ones are the
+  /// parent's), watching the child's reactor. Aborts if the kernel refuses.
+  void ResetInChild() noexcept;
 
  private:
+  void Create();  ///< opens both fds; throws std::system_error
+
   int epoll_fd_ = -1;  ///< eventfd + the reactor's readiness fd
   int event_fd_ = -1;  ///< Interrupt() writes here
   std::atomic<bool> interrupt_pending_{false};

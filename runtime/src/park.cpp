@@ -17,6 +17,8 @@
 
 #include <time.h>
 
+#include <cerrno>
+
 #include "probes.h"
 #include "processer.h"
 #include "scheduler_core.h"
@@ -55,6 +57,12 @@ bool claim(WaitTicket ticket, std::uint64_t by) noexcept {
 }
 
 }  // namespace
+
+// Out of line and opaque to the optimiser, so no caller can fold two calls
+// into one (see park.h).
+__attribute__((noinline, noipa)) int& thread_errno() noexcept {
+  return errno;
+}
 
 std::int64_t now_ns() noexcept {
   timespec ts;

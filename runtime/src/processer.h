@@ -117,7 +117,9 @@ class Processer {
   std::atomic<std::uint32_t> wake_signal{0};  ///< futex word for IdleMode::sleeping
   void* return_context = nullptr;             ///< Boost.Context handle to switch back to Run
   void* tsan_fiber = nullptr;                 ///< ThreadSanitizer fiber of the thread
-  bool draining = false;                      ///< ~Scheduler's unwinding pass: stop when empty
+  ExceptionState thread_exceptions{};         ///< the thread's own while a task runs
+  void* eh_globals = nullptr;  ///< the thread's __cxa_eh_globals (context_bind_thread)
+  bool draining = false;       ///< ~Scheduler's unwinding pass: stop when empty
 };
 
 }  // namespace detail

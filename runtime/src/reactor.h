@@ -30,6 +30,9 @@ class Reactor {
   virtual std::size_t Harvest() noexcept = 0;
   virtual int ReadinessFd() const noexcept = 0;
   virtual const char* Name() const noexcept = 0;
+  /// In the child of fork (only the forking thread is left): drop the
+  /// parent's kernel object without touching it and start an empty one.
+  virtual void ResetInChild() noexcept = 0;
 };
 
 /// The process's reactor, created on first use and never destroyed.
@@ -41,6 +44,9 @@ bool add_into_reactor(FdCtx* ctx) noexcept;
 
 /// Called by fd_ctx_close with the context's lock held.
 void reactor_remove_fd(int fd) noexcept;
+
+/// Registers the pthread_atfork handlers of after_fork.cpp (once).
+void install_fork_handlers() noexcept;
 
 /// Number of IoWaiters linked right now (hooks skip harvesting when zero).
 std::size_t io_waiter_count() noexcept;

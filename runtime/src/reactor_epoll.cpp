@@ -37,13 +37,7 @@ short to_poll_events(std::uint32_t ev) noexcept {
 
 class EpollReactor final : public Reactor {
  public:
-  EpollReactor() {
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) {
-      std::perror("coscope: cannot create the reactor's epoll instance");
-      std::abort();
-    }
-  }
+  EpollReactor() { Create(); }
 
   bool Add(FdCtx* ctx) noexcept override {
     epoll_event ev{};
@@ -77,7 +71,22 @@ class EpollReactor final : public Reactor {
   int ReadinessFd() const noexcept override { return epoll_fd_; }
   const char* Name() const noexcept override { return "epoll"; }
 
+  // The inherited epoll fd names the parent's instance: closing the child's
+  // copy leaves the parent's registrations alone (EPOLL_CTL_DEL would not).
+  void ResetInChild() noexcept override {
+    sys::close(epoll_fd_);
+    Create();
+  }
+
  private:
+  void Create() noexcept {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) {
+      std::perror("coscope: cannot create the reactor's epoll instance");
+      std::abort();
+    }
+  }
+
   static std::size_t Dispatch(FdCtx* ctx, std::uint32_t ev) noexcept {
     const short happened = to_poll_events(ev);
     std::size_t woken = 0;
@@ -99,7 +108,10 @@ class EpollReactor final : public Reactor {
 }  // namespace
 
 Reactor& reactor() {
-  static Reactor* instance = new EpollReactor();
+  static Reactor* instance = [] {
+    install_fork_handlers();  // the child of a fork gets a reactor of its own
+    return new EpollReactor();
+  }();
   return *instance;
 }
 

@@ -148,6 +148,17 @@ void SchedulerCore::DisarmTimer(Task* task) noexcept {
   timer_lock.unlock();
 }
 
+void SchedulerCore::ResetInChild() noexcept {
+  new (&timer_lock) SpinLock();  // a parent thread may have held it at the fork
+  for (Task* t : timers.entries()) {
+    t->timer.heap_index = TimerQueue::npos;
+    t->timer.due_ns = 0;
+  }
+  timers = TimerQueue{};
+  timer_count.store(0);
+  idle_waiter->ResetInChild();
+}
+
 std::size_t SchedulerCore::FireTimers(std::int64_t now) {
   if (timer_count.load(std::memory_order_relaxed) == 0) return 0;
   std::size_t fired = 0;

@@ -53,6 +53,9 @@ class SchedulerCore {
   // ---- timers --------------------------------------------------------------
   void ArmTimer(Task* task, std::int64_t due_ns, std::uint64_t epoch);
   void DisarmTimer(Task* task) noexcept;
+  /// In the child of fork: no timers (they belong to the parent's tasks),
+  /// an idle waiter of its own (idle_waiter.h).
+  void ResetInChild() noexcept;
   /// Wakes the tasks whose timers are due. Returns how many.
   std::size_t FireTimers(std::int64_t now_ns);
 

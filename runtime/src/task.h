@@ -54,6 +54,16 @@ struct TaskTimer {
   std::size_t heap_index;  ///< position in the TimerQueue heap, or npos
 };
 
+/// The C++ runtime's exception state of one task: what libstdc++ keeps per
+/// thread in `__cxa_eh_globals` (<cxxabi.h> `__cxa_get_globals()`; layout from
+/// libsupc++'s unwind-cxx.h): the stack of exceptions being handled (`throw;`,
+/// std::current_exception()) and std::uncaught_exceptions(). Swapped with
+/// the thread's at every switch (context.cpp), so each task has its own.
+struct ExceptionState {
+  void* caught_exceptions;           ///< __cxa_exception*: innermost handled exception
+  unsigned int uncaught_exceptions;  ///< exceptions thrown and not yet caught
+};
+
 constexpr std::size_t kTaskNameSize = 32;
 
 struct Task {
@@ -91,7 +101,8 @@ struct Task {
   // ---- execution context ----------------------------------------------------
   void* context;  ///< Boost.Context handle; nullptr before first run
   TaskStack stack;
-  SavedRegisters saved;  ///< for debuggers: where the task stopped
+  SavedRegisters saved;       ///< for debuggers: where the task stopped
+  ExceptionState exceptions;  ///< its exception state while switched out
   std::size_t requested_stack_size;
 
   // ---- the callable ---------------------------------------------------------

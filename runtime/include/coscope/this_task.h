@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "coscope/detail/park.h"
+#include "coscope/detail/wait_list.h"
 #include "coscope/spawn.h"
 
 namespace co {
@@ -22,15 +23,18 @@ void yield();
 /// Parks the task (TaskState::sleep) until `deadline_ns` (detail::now_ns base).
 void sleep_until_ns(std::int64_t deadline_ns);
 
+/// Parks the task until `tp`. A time beyond the clock's range (up to
+/// time_point::max()) sleeps for ever, as Channel and Mutex timeouts
+/// saturate: the deadline never wraps round into the past.
 template <class Clock, class Duration>
 void sleep_until(const std::chrono::time_point<Clock, Duration>& tp) {
-  sleep_until_ns(detail::to_deadline_ns(tp));
+  sleep_until_ns(detail::deadline_at(tp));
 }
 
+/// Parks the task for `d` (saturated as sleep_until; <= 0: a yield through the timer).
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-  sleep_until_ns(detail::now_ns() + (ns > 0 ? ns : 0));
+  sleep_until_ns(detail::deadline_after(d));
 }
 
 }  // namespace this_task

@@ -66,6 +66,10 @@ void FdCtx::Unlink(IoWaiter* w) noexcept {
   --waiter_count;
 }
 
+FdCtx* fd_ctx_slot(int fd) noexcept {
+  return slot(fd, false);
+}
+
 FdCtx* fd_ctx_find(int fd) noexcept {
   FdCtx* ctx = slot(fd, false);
   if (ctx == nullptr) return nullptr;
@@ -137,6 +141,21 @@ int fd_ctx_close(int fd, int (*do_close)(int)) noexcept {
   ctx->lock.unlock();
   errno = saved_errno;
   return result;
+}
+
+void fd_table_reset_in_child() noexcept {
+  for (std::atomic<FdCtx*>& chunk_ref : coscope_fd_table.chunks) {
+    FdCtx* chunk = chunk_ref.load(std::memory_order_relaxed);
+    if (chunk == nullptr) continue;
+    for (int i = 0; i < kFdChunkSize; ++i) {
+      FdCtx& ctx = chunk[i];
+      new (&ctx.lock) SpinLock();  // a parent thread may have held it at the fork
+      ctx.registered = false;
+      ctx.waiters_head = ctx.waiters_tail = nullptr;
+      ctx.waiter_count = 0;
+    }
+  }
+  io_waiters_removed(io_waiter_count());
 }
 
 void fd_ctx_on_dup(int from, int to) noexcept {

@@ -27,13 +27,15 @@ struct IoSentry;
 
 /// One fd of one io_sentry, linked into that fd's waiter list.
 struct IoWaiter {
-  IoWaiter* prev = nullptr;    ///< towards the list head
-  IoWaiter* next = nullptr;    ///< towards the list tail
-  IoSentry* sentry = nullptr;  ///< the poll-style wait this belongs to
-  int fd = -1;                 ///< the fd waited on
-  short events = 0;            ///< requested (POLLIN, POLLOUT, ...)
-  short revents = 0;           ///< what the reactor reported (a hint; the hook asks the kernel)
-  bool linked = false;         ///< in the fd's list now (guarded by FdCtx::lock)
+  IoWaiter* prev = nullptr;      ///< towards the list head
+  IoWaiter* next = nullptr;      ///< towards the list tail
+  IoSentry* sentry = nullptr;    ///< the poll-style wait this belongs to
+  int fd = -1;                   ///< the fd waited on
+  short events = 0;              ///< requested (POLLIN, POLLOUT, ...)
+  short revents = 0;             ///< what the reactor reported (a hint; the hook asks the kernel)
+  bool linked = false;           ///< in the fd's list now (guarded by FdCtx::lock)
+  bool closed = false;           ///< the fd was closed during the wait (see unlink)
+  std::uint64_t generation = 0;  ///< FdCtx::generation when linked: a close bumps it
 };
 
 struct FdCtx {
@@ -78,6 +80,9 @@ struct FdTable {
   std::atomic<FdCtx*> chunks[kFdChunks];  ///< a plain pointer in memory; null: not allocated
 };
 
+/// The table slot of fd number `fd` whatever it holds now (a slot outlives
+/// every fd that uses it), or nullptr if never allocated or out of range.
+FdCtx* fd_ctx_slot(int fd) noexcept;
 /// The context of `fd`, or nullptr if none was created (or fd is out of range).
 FdCtx* fd_ctx_find(int fd) noexcept;
 /// The context of `fd`, created (slot reset) if the fd is not known yet.
@@ -91,6 +96,12 @@ FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking
 /// concurrent open of the same fd number from mixing with the old waiters.
 /// Returns do_close's result with its errno.
 int fd_ctx_close(int fd, int (*do_close)(int)) noexcept;
+
+/// In the child of fork (only the forking thread is left): no fd is in the
+/// reactor any more (the child has a new one), no task waits on any fd (the
+/// waiters are the parent's tasks), every lock is free. What is known of
+/// each fd (socket, O_NONBLOCK, timeouts) stays: the child inherited the fds.
+void fd_table_reset_in_child() noexcept;
 
 /// Copies what is known of `from` to `to` (dup, dup2, F_DUPFD).
 void fd_ctx_on_dup(int from, int to) noexcept;

@@ -21,6 +21,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <exception>
 #include <memory>
 
 #include "coscope/detail/park.h"
@@ -49,17 +50,20 @@ int remaining_ms(std::int64_t deadline_ns) noexcept {
   return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
 }
 
-void unlink_all(IoSentry& sentry) noexcept {
+// Unlinks every waiter of `sentry` and notes which fds were closed since
+// they were linked (the slot's generation moved on). True if any was. A
+// closed fd's number may already name another file: it must not be asked
+// about again (see kernel_poll_open).
+bool unlink_all(IoSentry& sentry) noexcept {
   std::size_t removed = 0;
+  bool any_closed = false;
   for (std::size_t i = 0; i < sentry.nfds; ++i) {
     IoWaiter& w = sentry.waiters[i];
     if (w.fd < 0) continue;
-    FdCtx* ctx = fd_ctx_find(w.fd);
-    if (ctx == nullptr) {
-      // Closed meanwhile: fd_ctx_close already unlinked us.
-      continue;
-    }
+    FdCtx* ctx = fd_ctx_slot(w.fd);
     ctx->lock.lock();
+    w.closed = ctx->generation != w.generation;
+    any_closed |= w.closed;
     if (w.linked) {
       ctx->Unlink(&w);
       ++removed;
@@ -67,6 +71,34 @@ void unlink_all(IoSentry& sentry) noexcept {
     ctx->lock.unlock();
   }
   io_waiters_removed(removed);
+  return any_closed;
+}
+
+// The kernel's poll for the fds that were not closed during the wait; a
+// closed one reports POLLNVAL, as poll(2) does for an fd that is not open.
+int kernel_poll_open(pollfd* fds, nfds_t nfds, const IoWaiter* waiters) noexcept {
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (waiters[i].closed) fds[i].fd = ~fds[i].fd;  // negative: the kernel skips it
+  }
+  int n = kernel_poll(fds, nfds, 0);
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (!waiters[i].closed) continue;
+    fds[i].fd = ~fds[i].fd;
+    fds[i].revents = POLLNVAL;
+    if (n >= 0) ++n;
+  }
+  return n;
+}
+
+// The task's scheduler is being destroyed (unwinding()): unwind the task, as
+// park() unwinds Channel and sleep waiters, so that no retry loop around the
+// hooked call can spin on a result the kernel never gave. A destructor that
+// runs during that unwinding cannot throw again (that would terminate): its
+// wait fails with ECANCELED, which no kernel wait returns.
+int end_for_unwinding() {
+  if (std::uncaught_exceptions() == 0) throw ForcedUnwind{};
+  thread_errno() = ECANCELED;
+  return -1;
 }
 
 // Parks the calling task until `deadline_ns` (kForever: until woken) or a
@@ -118,7 +150,8 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     if (n != 0) return n;
     if (deadline_ns != kForever && deadline_ns <= now_ns()) return 0;
     if (!sleep_in_poll(deadline_ns, signals) || unwinding()) {
-      errno = EINTR;
+      if (unwinding()) return end_for_unwinding();
+      thread_errno() = EINTR;
       return -1;
     }
     return 0;
@@ -155,6 +188,7 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
         continue;
       }
       ctx->lock.lock();
+      w.generation = ctx->generation;
       if (add_into_reactor(ctx)) sentry.added = true;
       // Not added (a regular file: always ready; or closed): the kernel
       // check below reports it, so the wait ends at once anyway.
@@ -169,8 +203,8 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     sentry.triggered = n != 0;
     if (sentry.triggered || signal_interrupts(signals, restartable)) {
       wake(sentry.ticket);  // cancel our own park: no waker may claim it now
-      unlink_all(sentry);
-      if (n == 0) errno = EINTR;
+      if (unlink_all(sentry)) n = kernel_poll_open(fds, nfds, waiters);
+      if (n == 0) thread_errno() = EINTR;
       return n != 0 ? n : -1;
     }
     if (deadline_ns != kForever) {
@@ -183,15 +217,12 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     }
     bool woken = park(TaskState::io_block, reason, &sentry, reason_arg, nullptr,
                       /*unwindable=*/false);
-    unlink_all(sentry);
-    if (unwinding()) {
-      errno = EINTR;
-      return -1;
-    }
-    n = kernel_poll(fds, nfds, 0);
+    const bool closed = unlink_all(sentry);
+    if (unwinding()) return end_for_unwinding();
+    n = closed ? kernel_poll_open(fds, nfds, waiters) : kernel_poll(fds, nfds, 0);
     if (n != 0) return n;
     if (signal_interrupts(signals, restartable)) {
-      errno = EINTR;
+      thread_errno() = EINTR;
       return -1;
     }
     if (!woken || (deadline_ns != kForever && deadline_ns <= now_ns())) return 0;
@@ -214,7 +245,7 @@ int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable)
   int n =
       poll_wait(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable, reason, fd);
   if (n > 0 && (pfd.revents & POLLNVAL)) {
-    errno = EBADF;
+    thread_errno() = EBADF;
     return -1;
   }
   return n;

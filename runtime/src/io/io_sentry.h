@@ -40,6 +40,10 @@ int io_poll(pollfd* fds, nfds_t nfds, int timeout_ms, bool nonblocking_check);
 /// The same with a deadline in now_ns() time (0: none, -1 wait forever).
 /// A caught signal ends the wait with -1/EINTR; `restartable` (a read or
 /// write the kernel restarts): only one whose handler lacks SA_RESTART.
+/// When the task's Scheduler is destroyed, every wait (io_poll, io_wait_fd
+/// too) throws ForcedUnwind to unwind the task, or, with an exception already
+/// in flight (a destructor running during that unwinding), fails with
+/// -1/ECANCELED.
 int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
                   bool restartable = false);
 

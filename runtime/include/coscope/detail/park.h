@@ -90,6 +90,13 @@ struct ForcedUnwind {};
 /// Makes the parked task runnable again. True for the one call that wins.
 bool wake(WaitTicket ticket) noexcept;
 
+/// The calling thread's errno, looked up afresh at every call. glibc declares
+/// __errno_location() const, so a compiler may keep its result across a call
+/// that parks; a task resumed on another worker thread would then read or
+/// write the errno of the thread it left. Code that touches errno after a
+/// park (the hooks, io_poll) goes through this.
+int& thread_errno() noexcept;
+
 /// Steady-clock now in nanoseconds, the time base of arm_timer().
 std::int64_t now_ns() noexcept;
 
