@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The guided tour: installs what is missing, then runs every written step of
 # the walkthroughs in batch (walkthroughs/walk all --batch): each step builds
-# its programs, runs them and gdb with explanations in between, and ends with
-# the facts its transcript showed. Needs no input.
+# its programs, shows its map, runs them and gdb with explanations in between,
+# and ends with a summary of the facts its transcript showed; the tour ends
+# with the notes' questions and their answers. Needs no input.
 #
 #   scripts/tour.sh [--no-setup] [CMAKE_ARGS...]
 #
@@ -42,9 +43,11 @@ cat <<'TEXT'
 
 Each step is also yours to take, one stop at a time, in gdb:
 
-  walkthroughs/walk 1        # then 2; `walkthroughs/walk --list` lists them all
+  walkthroughs/walk 1                # then 2; `walkthroughs/walk --list` lists them all
+  walkthroughs/walk 1 --exercise 1   # two exercises per step, checked against a real run
 
-docs/walkthroughs.md is the index; each step's page (walkthroughs/N-*/README.md)
-goes through what you just saw and what it answers in the notes.
+New to gdb? docs/gdb-primer.md. docs/walkthroughs.md is the index; each step's
+page (walkthroughs/N-*/README.md) has its map, goes through what you just saw
+and what it answers in the notes, and lists its exercises.
 TEXT
 exit "$status"
