@@ -27,8 +27,9 @@ print tk->state
 #== Following SwapIn: the step that misses
 #> SwapIn switches into the task in one call, context_resume
 #> (runtime/src/context.cpp, the one file that uses Boost.Context).
-#> Breakpoint 2 is on it; there we `step` at the jump:
-break co::detail::context_resume
+#> Breakpoint 2 is on its line that jumps (found by what it says, as the
+#> line moves when the file changes); there we `step` at the jump:
+break context.cpp:@line{runtime/src/context.cpp|= bctx::jump_fcontext(task->context, task);}@
 continue
 step
 #> The task's first line came out: all of its run, up to its sleep(1),

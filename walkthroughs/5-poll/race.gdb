@@ -20,9 +20,9 @@ continue
 #> A stop on the line after the loop that linked the poller's waiter into the
 #> fd's FdCtx and added the fd to the reactor; the next line asks the kernel
 #> again (kernel_poll, timeout 0):
-tbreak io_poll.cpp:165
+tbreak io_poll.cpp:@line{runtime/src/io/io_poll.cpp|io_waiters_added(linked);}@
 continue
-list 165,172
+list @line{runtime/src/io/io_poll.cpp|io_waiters_added(linked);}@,@line{runtime/src/io/io_poll.cpp|if (sentry.triggered || signal_interrupts}@
 #> The io_sentry exists, the waiter is linked, the fd is in the reactor - and
 #> the poller is still running: it has not parked.
 print sentry
@@ -32,7 +32,7 @@ info coroutines
 #> by its name. Readiness that arrives between the hook's first check and
 #> this point is what the notes ask about.
 shell printf 2 > work/race.fifo
-tbreak io_poll.cpp:170
+tbreak io_poll.cpp:@line{runtime/src/io/io_poll.cpp|if (sentry.triggered || signal_interrupts}@
 continue
 #> The kernel check saw it: n is 1, triggered is true. poll_wait cancels its
 #> own park (wake on its own ticket), unlinks and returns 1 - no io_block.
@@ -44,7 +44,7 @@ delete
 #> Poll 2 returns 1 (and poll 3 starts) when the program goes on. Poll 3
 #> finds the FIFO empty again. A stop after the kernel's check said
 #> "nothing" (triggered false), on the line that parks:
-tbreak io_poll.cpp:184
+tbreak io_poll.cpp:@line{runtime/src/io/io_poll.cpp|bool woken = park(TaskState::io_block}@
 continue
 print sentry.triggered
 #> The byte comes now, too late for the check. But the waiter is linked and

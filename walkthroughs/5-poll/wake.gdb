@@ -65,7 +65,7 @@ continue
 bt
 #> Back on the poller's stack, park() returns (true: woken, not timed out),
 #> poll_wait unlinks its waiters and asks the kernel, which fills revents.
-tbreak io_poll.cpp:186
+tbreak io_poll.cpp:@line{runtime/src/io/io_poll.cpp|= unlink_all(sentry);}@
 continue
 print woken
 
@@ -88,7 +88,7 @@ continue
 #> timed out). No fd event was involved.
 bt
 print by
-tbreak io_poll.cpp:186
+tbreak io_poll.cpp:@line{runtime/src/io/io_poll.cpp|= unlink_all(sentry);}@
 continue
 #> park() returned false: the timer, not a wake(). The kernel says nothing is
 #> ready, so poll returns 0.

@@ -8,7 +8,11 @@ environment at once):
   batch        true: no pauses, gdb exits at the end (the runner uses -batch)
   marker       prefix for explanation lines in batch mode, so the runner can
                tell them from gdb's own output
-  placeholders {"@bin@": "...", ...}: replaced in every command
+  placeholders {"@bin@": "...", ...}: replaced in every command; and
+               @line{FILE|TEXT}@ is the number of the first line of FILE
+               (from the repository's top) that contains TEXT, so that a
+               script breaks on a line by what it says, not by a number
+               that drifts when the file changes
   stdin_fifo   (batch) a FIFO that `@stdin@` redirects the program's input
                from; `walk-input-after` writes to it
 
@@ -70,6 +74,19 @@ def parse_script(text):
     return [stop for stop in stops if stop.items or stop.title]
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def source_line(path, text):
+    """The number of the first line of the repository's file `path` that
+    contains `text` (a gdb error if none does)."""
+    with open(os.path.join(REPO, path)) as source:
+        for number, line in enumerate(source, 1):
+            if text in line:
+                return number
+    raise gdb.GdbError("%s has no line containing %r" % (path, text))
+
+
 class Driver:
     def __init__(self, config):
         self.batch = bool(config.get("batch"))
@@ -91,6 +108,7 @@ class Driver:
     def substitute(self, command):
         for name, value in self.placeholders.items():
             command = command.replace(name, value)
+        command = re.sub(r"@line\{([^|}]+)\|([^}]+)\}@", lambda m: str(source_line(m.group(1), m.group(2))), command)
         return re.sub(r"\s+$", "", command)
 
     # ---- running ------------------------------------------------------------
