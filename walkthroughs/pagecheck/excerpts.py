@@ -18,6 +18,8 @@ one after the other, in one place only, it is replaced by the commands and
 their whole output as the run printed them.
 """
 
+import difflib
+
 from . import normalise
 
 ELISION = "..."
@@ -119,6 +121,13 @@ def similar(key_page, key_run):
     return normalise.skeleton(key_page[0]) == normalise.skeleton(key_run[0])
 
 
+def close(key_page, key_run):
+    """The same line but for some of its words (at least 3/4 alike, by
+    difflib's ratio): a line of the same place in the run, printed a little
+    differently."""
+    return difflib.SequenceMatcher(None, key_page[0], key_run[0]).ratio() >= 0.75
+
+
 def find(keys, transcript, start):
     """The first index >= start where keys match consecutive lines, or None."""
     for position in range(start, len(transcript) - len(keys) + 1):
@@ -175,6 +184,10 @@ def rewrite(segment, keys, transcript, cursor, best):
         return None, "the run shows it in %d places" % len(fits)
     commands = [k for k, (_, line) in enumerate(segment) if is_command(line)]
     if not commands or commands[0] != 0:
+        alike = [position for position in range(cursor, len(transcript) - count + 1)
+                 if all(close(key, transcript.keys[position + k]) for k, key in enumerate(keys))]
+        if len(alike) == 1:  # e.g. a frame whose arguments gdb now prints another way
+            return [transcript.shown(alike[0] + k) for k in range(count)], None
         return None, "its lines changed, not only their numbers, and it does not start with a command; edit it by hand"
     wanted = [keys[k] for k in commands]
     places = [start for start in range(cursor, len(transcript)) if runs_commands(transcript, start, wanted)]
