@@ -122,10 +122,10 @@ def similar(key_page, key_run):
 
 
 def close(key_page, key_run):
-    """The same line but for some of its words (at least 3/4 alike, by
+    """The same line but for some of its words (at least 60% alike, by
     difflib's ratio): a line of the same place in the run, printed a little
     differently."""
-    return difflib.SequenceMatcher(None, key_page[0], key_run[0]).ratio() >= 0.75
+    return difflib.SequenceMatcher(None, key_page[0], key_run[0]).ratio() >= 0.6
 
 
 def find(keys, transcript, start):
