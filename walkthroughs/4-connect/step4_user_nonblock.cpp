@@ -41,9 +41,10 @@ long long ms_since(Clock::time_point start) {
 void connect_nonblocking() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  tprintf("connector: fd %d made non-blocking by the program (fcntl O_NONBLOCK); connect to "
-          "127.0.0.1:%d\n",
-          fd, ntohs(g_address.sin_port));
+  tprintf(
+      "connector: fd %d made non-blocking by the program (fcntl O_NONBLOCK); connect to "
+      "127.0.0.1:%d\n",
+      fd, ntohs(g_address.sin_port));
   const auto start = Clock::now();
   const int r = connect(fd, reinterpret_cast<const sockaddr*>(&g_address), sizeof g_address);
   const int error = errno;

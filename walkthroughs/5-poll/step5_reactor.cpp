@@ -40,7 +40,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kFileTimeoutMs = 300;  // the POLLPRI poll of the regular file
+constexpr int kFileTimeoutMs = 300;   // the POLLPRI poll of the regular file
 constexpr int kPipeTimeoutMs = 5000;  // the polls of A: the writer comes first
 
 int g_file = -1;  // a regular file (tmpfile)
