@@ -22,6 +22,7 @@
 #include "probes.h"
 #include "processer.h"
 #include "scheduler_core.h"
+#include "stack_overflow.h"
 #include "task.h"
 
 namespace co {
@@ -96,6 +97,20 @@ void arm_timer(WaitTicket ticket, std::int64_t deadline_ns) noexcept {
   tk->scheduler->ArmTimer(tk, deadline_ns, ticket.epoch);
 }
 
+void throw_forced_unwind(Task* tk) {
+  // A second throw means the first was caught and not rethrown: the stack
+  // was not unwound and the scheduler's destruction cannot finish.
+  if (tk->unwind_thrown) report_swallowed_unwind(tk);
+  tk->unwind_thrown = true;
+  throw ForcedUnwind{};
+}
+
+void report_swallowed_unwind(const Task* tk) noexcept {
+  report_fatal_for_task(tk,
+                        "a task caught the ForcedUnwind that unwinds it (its scheduler is being "
+                        "destroyed) and carried on; catch (...) must rethrow");
+}
+
 bool unwinding() noexcept {
   Task* tk = current_task();
   return tk != nullptr && tk->unwind_requested;
@@ -112,7 +127,7 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
     if (tk->wait_deadline_ns != 0) tk->scheduler->DisarmTimer(tk);
     tk->wait_deadline_ns = 0;
     if (!unwindable) return false;
-    throw ForcedUnwind{};
+    throw_forced_unwind(tk);
   }
   tk->state = state;
   tk->wait_reason = reason;
@@ -133,7 +148,7 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
   const bool timed_out = (tk->wait_word.load(std::memory_order_acquire) & kPhaseMask) == kTimedOut;
   if (tk->unwind_requested) {
     if (!unwindable) return false;
-    throw ForcedUnwind{};
+    throw_forced_unwind(tk);
   }
   return !timed_out;
 }

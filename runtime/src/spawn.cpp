@@ -91,6 +91,8 @@ void task_main(Task* tk) noexcept {
   const char* what = nullptr;
   try {
     tk->closure_ops->invoke(tk->closure);
+    // Returned normally after a ForcedUnwind was thrown into it: swallowed.
+    if (tk->unwind_thrown) report_swallowed_unwind(tk);
   } catch (const ForcedUnwind&) {
     // The scheduler is being destroyed; the stack is unwound, nothing leaks.
   } catch (const std::exception& e) {

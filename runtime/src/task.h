@@ -81,6 +81,7 @@ struct Task {
   std::int64_t wait_deadline_ns;  ///< when a timed park ends; 0: no deadline
   bool unwindable;                ///< park may throw ForcedUnwind at destruction
   bool unwind_requested;          ///< set by ~Scheduler to unwind a parked task
+  bool unwind_thrown;             ///< ForcedUnwind was thrown into it (once is all it takes)
 
   // ---- parking (see park.cpp for the protocol) ------------------------------
   /// (epoch << 2) | phase. Phases: 0 running (or woken), 1 parking (armed,
@@ -113,6 +114,12 @@ struct Task {
 
 /// The first code a task runs on its own stack: the callable, then done.
 [[noreturn]] void task_main(Task* task) noexcept;
+
+/// Throws ForcedUnwind into the running task `task`, whose scheduler is being
+/// destroyed; reports and aborts if an earlier one was swallowed.
+[[noreturn]] void throw_forced_unwind(Task* task);
+/// The report for a task that caught its ForcedUnwind and carried on; aborts.
+[[noreturn]] void report_swallowed_unwind(const Task* task) noexcept;
 
 /// Writes `#id "name" (created at file:line)` into buf; returns buf.
 const char* describe_task(const Task* task, char* buf, std::size_t size) noexcept;

@@ -25,9 +25,9 @@ void yield() {
     ::sched_yield();
     return;
   }
-  if (tk->unwind_requested) throw detail::ForcedUnwind{};
+  if (tk->unwind_requested) detail::throw_forced_unwind(tk);
   p->Yield(tk);
-  if (tk->unwind_requested) throw detail::ForcedUnwind{};
+  if (tk->unwind_requested) detail::throw_forced_unwind(tk);
 }
 
 void sleep_until_ns(std::int64_t deadline_ns) {

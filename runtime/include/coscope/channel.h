@@ -47,7 +47,9 @@
 // Requirements on T: move-constructible, and its move constructor should not
 // throw (values are moved while the lock is held; a throwing move ends in
 // std::terminate). A Channel is neither copyable nor movable: share it by
-// reference or pointer. Destroying a channel with waiters is undefined.
+// reference or pointer. Destroying a channel that tasks or threads still
+// wait on would leave them parked for ever: it prints the waiters and aborts,
+// in every build type.
 //
 // If a task is unwound (ForcedUnwind: its Scheduler is destroyed) while it
 // waits, its waiter node leaves the channel; a value already handed to it is
@@ -57,7 +59,6 @@
 // or channel_recv and this channel's address as its wait object.
 #pragma once
 
-#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,7 @@
 #include <optional>
 #include <utility>
 
+#include "coscope/detail/misuse.h"
 #include "coscope/detail/park.h"
 #include "coscope/detail/wait_list.h"
 #include "coscope/task_state.h"
@@ -90,9 +92,14 @@ class Channel {
   explicit Channel(std::size_t capacity = 0)
       : capacity_(capacity), buffer_(capacity ? std::allocator<T>().allocate(capacity) : nullptr) {}
 
-  /// Destroys the buffered values. Precondition: no task or thread waits.
+  /// Destroys the buffered values. Aborts, naming them, if a task or thread
+  /// still waits on the channel.
   ~Channel() {
-    assert(senders_.empty() && receivers_.empty());
+    lock_.lock();
+    if (!senders_.empty() || !receivers_.empty()) {
+      detail::fatal_destroyed_with_waiters("co::Channel", this, &receivers_, &senders_);
+    }
+    lock_.unlock();
     while (size_ > 0) pop_front_slot();
     if (buffer_) std::allocator<T>().deallocate(buffer_, capacity_);
   }

@@ -36,8 +36,8 @@ namespace co {
 class ConditionVariable {
  public:
   ConditionVariable() = default;
-  /// Precondition: nobody waiting.
-  ~ConditionVariable() = default;
+  /// Aborts, naming them, if a task or thread still waits.
+  ~ConditionVariable();
   ConditionVariable(const ConditionVariable&) = delete;
   ConditionVariable& operator=(const ConditionVariable&) = delete;
 

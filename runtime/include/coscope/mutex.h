@@ -21,7 +21,11 @@
 // TaskState::sys_block, WaitReason::mutex and this mutex as wait object.
 //
 // Not recursive: locking a Mutex the caller holds deadlocks. unlock() must be
-// called by the holder (not checked: a task may lock and a thread unlock).
+// called by the holder, as with std::mutex: the task that locked it (on
+// whichever worker it runs now), or the plain thread that locked it. An
+// unlock() by anyone else, or of a Mutex nobody holds, prints who holds it
+// and who called, then aborts (in every build type). So does destroying a
+// Mutex that tasks or threads still wait on.
 #pragma once
 
 #include <chrono>
@@ -35,8 +39,8 @@ namespace co {
 class Mutex {
  public:
   Mutex() = default;
-  /// Precondition: unlocked, nobody waiting.
-  ~Mutex() = default;
+  /// Precondition: unlocked. Aborts, naming them, if anyone still waits.
+  ~Mutex();
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
@@ -45,7 +49,8 @@ class Mutex {
   /// Acquires the lock if it is free now. Never waits.
   bool try_lock() noexcept;
   /// Releases the lock (waking the oldest waiter to retry), or hands it to the
-  /// oldest waiter once that one has waited kHandoffAfterNs.
+  /// oldest waiter once that one has waited kHandoffAfterNs. Aborts if the
+  /// caller does not hold it.
   void unlock() noexcept;
 
   /// Acquires the lock, giving up after `timeout` / at `deadline` (false).
@@ -70,11 +75,14 @@ class Mutex {
  private:
   // Guard held, lock held: releases it or hands it to a waiter.
   void release_locked() noexcept;
+  // Guard held, lock free: the caller becomes the holder.
+  void take_locked() noexcept;
 
   // Plain fields, read by the gdb pretty-printer.
   mutable detail::SpinLock guard_;       ///< guards the fields below
   bool locked_ = false;                  ///< held by someone (stays true across a hand-off)
   const detail::Task* owner_ = nullptr;  ///< holding task; nullptr if free or held by a thread
+  unsigned long owner_thread_ = 0;       ///< pthread_self() of a holding plain thread, else 0
   bool waking_ = false;                  ///< a waiter was woken to retry and has not retried yet
   detail::WaitList waiters_;             ///< detail::MutexWaiters in lock(), oldest first
 };

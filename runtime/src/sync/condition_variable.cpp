@@ -5,7 +5,17 @@
 // seen by notifiers). notify_* never touch the Mutex, so no cycle exists.
 #include "coscope/condition_variable.h"
 
+#include "coscope/detail/misuse.h"
+
 namespace co {
+
+ConditionVariable::~ConditionVariable() {
+  guard_.lock();
+  if (!waiters_.empty()) {
+    detail::fatal_destroyed_with_waiters("co::ConditionVariable", this, &waiters_, nullptr);
+  }
+  guard_.unlock();
+}
 
 std::cv_status ConditionVariable::wait_until_ns(std::unique_lock<Mutex>& lk,
                                                 std::int64_t deadline_ns) {

@@ -19,6 +19,11 @@
 // A waiter whose timer already fired is skipped by wake_front() either way.
 #include "coscope/mutex.h"
 
+#include <pthread.h>
+
+#include "coscope/detail/misuse.h"
+#include "sync/misuse_report.h"
+
 namespace co {
 namespace detail {
 
@@ -26,9 +31,24 @@ namespace detail {
 struct MutexWaiter : Waiter {
   std::int64_t since_ns = 0;  ///< when it first queued (kept across re-queues)
   bool handoff = false;       ///< unlock() gave it the lock directly
+  unsigned long thread = 0;   ///< pthread_self() of a waiting plain thread, else 0
 };
 
 }  // namespace detail
+
+Mutex::~Mutex() {
+  guard_.lock();
+  if (!waiters_.empty()) {
+    detail::fatal_destroyed_with_waiters("co::Mutex", this, &waiters_, nullptr);
+  }
+  guard_.unlock();
+}
+
+void Mutex::take_locked() noexcept {
+  locked_ = true;
+  owner_ = detail::current_task();
+  owner_thread_ = owner_ == nullptr ? static_cast<unsigned long>(::pthread_self()) : 0;
+}
 
 void Mutex::lock() {
   lock_until_ns(detail::kNoDeadline);
@@ -37,8 +57,7 @@ void Mutex::lock() {
 bool Mutex::lock_until_ns(std::int64_t deadline_ns) {
   guard_.lock();
   if (!locked_) {
-    locked_ = true;
-    owner_ = detail::current_task();
+    take_locked();
     guard_.unlock();
     return true;
   }
@@ -48,6 +67,7 @@ bool Mutex::lock_until_ns(std::int64_t deadline_ns) {
   }
   detail::MutexWaiter w;
   w.since_ns = detail::now_ns();
+  if (detail::current_task() == nullptr) w.thread = static_cast<unsigned long>(::pthread_self());
   bool requeue = false;
   for (;;) {
     w.handoff = false;
@@ -74,14 +94,13 @@ bool Mutex::lock_until_ns(std::int64_t deadline_ns) {
       guard_.unlock();
       return false;
     }
-    if (w.handoff) {  // owner_ already set by unlock()
+    if (w.handoff) {  // owner_ and owner_thread_ already set by unlock()
       guard_.unlock();
       return true;
     }
     waking_ = false;
     if (!locked_) {
-      locked_ = true;
-      owner_ = detail::current_task();
+      take_locked();
       guard_.unlock();
       return true;
     }
@@ -97,16 +116,18 @@ bool Mutex::lock_until_ns(std::int64_t deadline_ns) {
 bool Mutex::try_lock() noexcept {
   guard_.lock();
   bool got = !locked_;
-  if (got) {
-    locked_ = true;
-    owner_ = detail::current_task();
-  }
+  if (got) take_locked();
   guard_.unlock();
   return got;
 }
 
 void Mutex::unlock() noexcept {
   guard_.lock();
+  const detail::Task* caller = detail::current_task();
+  const bool holds =
+      locked_ && owner_ == caller &&
+      (caller != nullptr || owner_thread_ == static_cast<unsigned long>(::pthread_self()));
+  if (!holds) detail::fatal_unlock_by_non_holder(this, owner_, owner_thread_ != 0, locked_);
   release_locked();
   guard_.unlock();
 }
@@ -116,19 +137,23 @@ void Mutex::release_locked() noexcept {
     auto* oldest = static_cast<detail::MutexWaiter*>(waiters_.head);
     if (detail::now_ns() - oldest->since_ns >= kHandoffAfterNs) {
       if (detail::Waiter* w = detail::wake_front(waiters_)) {
-        static_cast<detail::MutexWaiter*>(w)->handoff = true;
+        auto* next = static_cast<detail::MutexWaiter*>(w);
+        next->handoff = true;
         owner_ = w->ticket.task;  // stays locked_: ownership moves to w
+        owner_thread_ = next->thread;
         return;
       }
     } else {
       locked_ = false;
       owner_ = nullptr;
+      owner_thread_ = 0;
       if (detail::wake_front(waiters_)) waking_ = true;
       return;
     }
   }
   locked_ = false;
   owner_ = nullptr;
+  owner_thread_ = 0;
 }
 
 bool Mutex::is_locked() const noexcept {

@@ -84,7 +84,9 @@ bool unwinding() noexcept;
 
 /// Thrown out of park() when the task's Scheduler is destroyed while the
 /// task is parked, to unwind its stack (destructors run, nothing leaks). Not
-/// derived from std::exception; a task must not swallow it.
+/// derived from std::exception; a task must not swallow it: a task that
+/// catches it and carries on (parks or yields again, or returns) is reported,
+/// naming the task, and the process aborts.
 struct ForcedUnwind {};
 
 /// Makes the parked task runnable again. True for the one call that wins.
