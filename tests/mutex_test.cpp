@@ -122,6 +122,11 @@ TEST_P(Mutex, BargingIsBounded) {
       m.lock();
       hot_holds = true;
       EXPECT_TRUE(Eventually([&] { return CountParked(sched(), co::WaitReason::mutex) == 1; }));
+      // Let the waiter's worker finish parking it and go idle. A task woken
+      // while every other worker is busy joins the waker's own run queue,
+      // which nobody else takes from: behind this loop, which never yields,
+      // it would wait the whole 2 s (docs/runtime.md, Known limits).
+      co::this_task::sleep_for(5ms);
       auto end = Clock::now() + 2s;
       while (!got.load() && Clock::now() < end) {
         ++hot_rounds;
