@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -448,6 +449,100 @@ TEST(StackSize, SetDefaultStackSizeAppliesToLaterTasks) {
   co::set_default_stack_size(saved);
   EXPECT_EQ(co::default_stack_size(), saved);
   EXPECT_GT(r, 0);
+}
+
+/// What spawn() with `stack_size` throws, or "no exception".
+std::string SpawnError(co::Scheduler* s, std::size_t stack_size, std::atomic<int>* created,
+                       std::atomic<int>* destroyed, std::atomic<int>* ran) {
+  try {
+    co::spawn([c = Counted(created, destroyed), ran] { ran->fetch_add(1); },
+              {.name = "huge", .stack_size = stack_size, .scheduler = s});
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+// SIZE_MAX used to wrap to 0 in page rounding and crash with no message.
+TEST(StackSize, AbsurdStackSizesAreRefusedAtSpawn) {
+  static_assert(co::kMaxStackSize == std::size_t{1} << 40, "the documented limit: 1 TiB");
+  co::Scheduler s;
+  std::atomic<int> created{0}, destroyed{0}, ran{0};
+  for (std::size_t size :
+       {SIZE_MAX, SIZE_MAX - 4095, std::size_t{1} << 48, co::kMaxStackSize + 1}) {
+    EXPECT_EQ(SpawnError(&s, size, &created, &destroyed, &ran),
+              "coscope: stack_size of " + std::to_string(size) +
+                  " bytes is larger than the maximum, 1099511627776 bytes (1 TiB)");
+  }
+  // Nothing of the refused tasks remains: no task, each closure destroyed once.
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  EXPECT_EQ(created.load(), 4);
+  EXPECT_EQ(destroyed.load(), 4);
+  EXPECT_EQ(SpawnError(&s, 256 * 1024, &created, &destroyed, &ran), "no exception");
+  s.RunUntilNoTask();
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(destroyed.load(), 5);
+}
+
+TEST(StackSize, SetDefaultStackSizeRefusesAbsurdSizes) {
+  const std::size_t saved = co::default_stack_size();
+  for (std::size_t size : {SIZE_MAX, std::size_t{1} << 48, co::kMaxStackSize + 1}) {
+    std::string what = "no exception";
+    try {
+      co::set_default_stack_size(size);
+    } catch (const std::invalid_argument& e) {
+      what = e.what();
+    }
+    EXPECT_EQ(what, "coscope: default stack size of " + std::to_string(size) +
+                        " bytes is larger than the maximum, 1099511627776 bytes (1 TiB)");
+    EXPECT_EQ(co::default_stack_size(), saved);
+  }
+  co::set_default_stack_size(co::kMaxStackSize);  // the limit itself is allowed
+  EXPECT_EQ(co::default_stack_size(), co::kMaxStackSize);
+  co::set_default_stack_size(saved);
+}
+
+/// Leaves the process 1 GiB of address space beyond what it has mapped now,
+/// so that a much larger stack cannot be mapped.
+void LimitAddressSpace() {
+  unsigned long long vm_kib = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "VmSize: %llu kB", &vm_kib) == 1) break;
+    }
+    std::fclose(f);
+  }
+  const rlim_t limit = (vm_kib << 10) + (rlim_t{1} << 30);
+  rlimit as{limit, limit};
+  setrlimit(RLIMIT_AS, &as);
+}
+
+// A stack the kernel refuses is reported with the size asked for (it used to
+// say "stack 0 bytes"), on the thread of RunUntilNoTask and on a worker.
+TEST_F(DeathTest, StackTheKernelRefusesIsReportedWithTheSizeAsked) {
+  const std::string expected =
+      "cannot allocate a stack for the task \\(Cannot allocate memory\\): task #[0-9]+ "
+      "\"huge\" \\(created at [^,]*task_lifecycle_test\\.cpp:[0-9]+, stack 68719476736 bytes\\)";
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        LimitAddressSpace();
+        co::Scheduler s;
+        co::spawn([] {}, {.name = "huge", .stack_size = std::size_t{64} << 30, .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGABRT), expected);
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        LimitAddressSpace();
+        co::Scheduler s;
+        co::spawn([] {}, {.name = "huge", .stack_size = std::size_t{64} << 30, .scheduler = &s});
+        s.Start(2);
+        s.WaitUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGABRT), expected);
 }
 
 // ---- destroying a scheduler -------------------------------------------------

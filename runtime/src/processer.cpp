@@ -40,6 +40,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "context.h"
 #include "probes.h"
 #include "scheduler_core.h"
@@ -113,7 +115,7 @@ void Processer::Run() {
 void Processer::SwapIn(Task* tk) {
   if (tk->context == nullptr) {
     if (!allocate_stack(tk->requested_stack_size, &tk->stack)) {
-      report_fatal_for_task(tk, "cannot allocate a stack for the task");
+      report_stack_allocation_failure(tk, errno);
     }
     context_start(tk);
   }

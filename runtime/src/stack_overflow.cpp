@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -109,6 +110,12 @@ void report_fatal_for_task(const Task* tk, const char* what) noexcept {
   write_stderr(describe_task(tk, buf, sizeof buf));
   write_stderr("\n");
   std::abort();
+}
+
+void report_stack_allocation_failure(const Task* tk, int err) noexcept {
+  char what[128];
+  std::snprintf(what, sizeof what, "cannot allocate a stack for the task (%s)", std::strerror(err));
+  report_fatal_for_task(tk, what);  // describe_task shows the size asked for
 }
 
 }  // namespace detail

@@ -19,6 +19,8 @@ void remove_overflow_handler_for_thread() noexcept;
 
 [[noreturn]] void report_stack_overflow(const Task* tk) noexcept;
 [[noreturn]] void report_fatal_for_task(const Task* tk, const char* what) noexcept;
+/// The kernel refused `tk`'s stack (errno `err`); the report names the size asked.
+[[noreturn]] void report_stack_allocation_failure(const Task* tk, int err) noexcept;
 
 }  // namespace detail
 }  // namespace co

@@ -97,6 +97,10 @@ bool take_pooled(std::size_t size, TaskStack* out) noexcept {
 
 bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
   const std::size_t page = page_size();
+  if (size > kMaxStackSize) {  // spawn refuses these; rounding would wrap
+    errno = ENOMEM;
+    return false;
+  }
   size = (size + page - 1) / page * page;
   if (take_pooled(size, out)) return true;
 
