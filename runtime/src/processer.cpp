@@ -130,7 +130,7 @@ void Processer::SwapIn(Task* tk) {
   tk = context_resume(tk);
 
   current = nullptr;
-  if (!stack_canary_intact(tk->stack)) report_stack_overflow(tk);
+  check_stack_at_switch_out(tk, tk->context);  // the context is saved on its stack
   if (trace_on()) trace_swap_out(tk);
   switch (tk->state) {
     case TaskState::done:
@@ -177,7 +177,7 @@ void Processer::Yield(Task* tk) {
     return;
   }
   ++tick;
-  if (!stack_canary_intact(tk->stack)) report_stack_overflow(tk);
+  check_stack_at_switch_out(tk, current_stack_pointer());  // still on tk's stack
   if (trace_on()) trace_swap_out(tk);
   local.PopFront();
   local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack
