@@ -658,6 +658,58 @@ TEST_F(DeathTest, SwitchingOutInsideAnOverflowingFrameIsReported) {
   }
 }
 
+// ---- stack clash ----------------------------------------------------------------
+//
+// A frame larger than the guard page used to skip it: a 300 KiB array on a
+// 128 KiB stack wrote into the stacks mapped below, other tasks', silently.
+// Built against coscope::coscope, this file gets -fstack-clash-protection:
+// each page of the frame is touched as it is allocated, from the top down, so
+// the first one past the stack faults in its guard page.
+
+// The frame: a 300 KiB array, written at its lowest element only.
+__attribute__((noinline)) int ClashingFrame() {
+  volatile char big[300 * 1024];
+  big[0] = 1;
+  return big[0];
+}
+
+TEST_F(DeathTest, FrameLargerThanTheStackIsReportedAsItsOverflow) {
+#if !COSCOPE_TEST_COMPILER_HAS_STACK_CLASH_PROTECTION
+  GTEST_SKIP() << "the compiler has no -fstack-clash-protection";
+#else
+  ASSERT_TRUE(COSCOPE_TEST_GETS_STACK_CLASH_PROTECTION)
+      << "coscope::coscope did not give this test -fstack-clash-protection";
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn(
+                [&s] {
+                  // Two parked neighbours, their stacks mapped after (below)
+                  // ours; the array's lowest element lies in the second.
+                  for (const char* name : {"neighbour1", "neighbour2"}) {
+                    co::spawn(
+                        [] {
+                          g_phase.fetch_add(1);
+                          co::this_task::sleep_for(200ms);
+                        },
+                        {.name = name, .stack_size = 128 * 1024, .scheduler = &s});
+                  }
+                  while (g_phase.load() < 2) co::this_task::yield();
+                  ClashingFrame();
+                },
+                {.name = "clasher", .stack_size = 128 * 1024, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGSEGV),
+        "stack overflow in task #[0-9]+ \"clasher\" \\(created at [^)]*\\)\n")
+        << workers << " workers";
+  }
+#endif
+}
+
 // ---- stack sizes --------------------------------------------------------------
 
 TEST(StackSize, SpawnOptionStackSizeAllowsALargeFrame) {
