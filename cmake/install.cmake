@@ -117,6 +117,13 @@ else()
   set(COSCOPE_PC_LIBS_PRIVATE "${_coscope_pc_private}")
 endif()
 
+# Programs built with pkg-config get stack clash protection too (see
+# runtime/CMakeLists.txt), when the compiler coscope was built with knows it.
+set(COSCOPE_PC_CFLAGS "")
+if(COSCOPE_HAVE_STACK_CLASH_PROTECTION)
+  set(COSCOPE_PC_CFLAGS " -fstack-clash-protection")
+endif()
+
 configure_file(${PROJECT_SOURCE_DIR}/cmake/coscope.pc.in
                ${PROJECT_BINARY_DIR}/cmake/coscope.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cmake/coscope.pc

@@ -898,6 +898,42 @@ TEST(SchedulerApi, StartStopPreconditions) {
   s.RunUntilNoTask();  // nothing to run: returns
 }
 
+/// Start(n)'s std::invalid_argument message, or "no exception" (then stopped).
+std::string StartError(co::Scheduler& s, std::size_t workers) {
+  try {
+    s.Start(workers);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  s.Stop();
+  return "no exception";
+}
+
+TEST(SchedulerApi, StartRefusesZeroAndAbsurdWorkerCounts) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  static_assert(co::Scheduler::kMaxWorkers == 4096, "the documented limit");
+  co::Scheduler s;
+  const std::string limit = "the number of workers must be 1 to 4096";
+  EXPECT_EQ(StartError(s, 4097), "coscope: Scheduler::Start(4097): " + limit);
+  EXPECT_EQ(StartError(s, SIZE_MAX), "coscope: Scheduler::Start(18446744073709551615): " + limit);
+  EXPECT_EQ(StartError(s, static_cast<std::size_t>(-2)),
+            "coscope: Scheduler::Start(18446744073709551614): " + limit);
+  EXPECT_EQ(StartError(s, 0), "coscope: Scheduler::Start(0): " + limit);
+  EXPECT_FALSE(s.IsRunning());
+  EXPECT_EQ(s.WorkerCount(), 0u);
+
+  // Refused counts leave the scheduler as it was: it starts and runs tasks.
+  for (std::size_t workers : {1u, 2u}) {
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 4; ++i) co::spawn([&] { ran.fetch_add(1); }, co::SpawnOptions{"", 0, &s});
+    s.Start(workers);
+    EXPECT_EQ(s.WorkerCount(), workers);
+    s.WaitUntilNoTask();
+    s.Stop();
+    EXPECT_EQ(ran.load(), 4) << workers << " workers";
+  }
+}
+
 TEST(SchedulerApi, CallsThatMustNotComeFromATask) {
   coscope_test::Watchdog watchdog(CurrentTestName());
   co::Scheduler s;

@@ -3,7 +3,9 @@
 // exception, stack overflow), unwinding when a scheduler is destroyed, and
 // the trace log.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <coscope/coscope.h>
 
@@ -13,16 +15,21 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "stack_pool.h"     // set_guard_budget_for_testing (runtime/src)
+#include "task_registry.h"  // the stack of a task (runtime/src)
 #include "test_watchdog.h"
 #include "worker_fixture.h"
 
@@ -392,6 +399,331 @@ TEST_F(DeathTest, StackOverflowOnAWorkerThread) {
       ::testing::KilledBySignal(SIGSEGV), "stack overflow in task #[0-9]+ \"deep\"");
 }
 
+// ---- overflows of stacks without a guard page ----------------------------------
+//
+// Past the guard-page budget (a quarter of vm.max_map_count, two mappings per
+// stack) stacks have no guard page, only a canary; set_guard_budget_for_testing
+// gets there without thousands of live tasks. Each test sets it in the death
+// test's child, so that the stacks it maps are unguarded and no other test's.
+//
+// What lies below a stack is up to the kernel: often another task's stack,
+// sometimes a thread's or nothing. A test whose overflow must land in writable
+// memory first maps some just below the task's stack (LandingZoneBelowOwnStack);
+// such a task has a 1 MiB stack, larger than the holes between the libraries'
+// mappings where a small one may be put with no room below it.
+constexpr std::size_t kRoomyStack = 1024 * 1024;
+
+/// Starts `workers` threads on `s` and returns once each has run a task, so
+/// that what a worker maps as it starts (its signal stack, its malloc arena)
+/// is mapped before the test's own stacks, never just below one of them.
+void StartWarm(co::Scheduler& s, int workers) {
+  s.Start(workers);
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  for (int round = 0; round < 1000 && threads.size() < static_cast<std::size_t>(workers); ++round) {
+    for (int i = 0; i < workers; ++i) {
+      co::spawn(
+          [&] {
+            co::this_task::sleep_for(1ms);
+            std::lock_guard<std::mutex> lock(mutex);
+            threads.insert(std::this_thread::get_id());
+          },
+          {.stack_size = 16 * 1024, .scheduler = &s});
+    }
+    s.WaitUntilNoTask();
+  }
+}
+
+/// Spawns the tasks (spawn_tasks()) and runs them on `workers` threads of
+/// `s` until none is left.
+template <class SpawnTasks>
+void RunOn(co::Scheduler& s, int workers, SpawnTasks spawn_tasks) {
+  if (workers == 1) {
+    spawn_tasks();
+    s.RunUntilNoTask();
+    return;
+  }
+  StartWarm(s, workers);
+  spawn_tasks();
+  s.WaitUntilNoTask();
+}
+
+/// True when the process died of SIGSEGV. Under AddressSanitizer a fault
+/// that coscope hands on goes to ASan's own handler, which exits with 1.
+bool DiedOfSegv(int status) {
+#if defined(COSCOPE_WITH_ASAN)
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 1) return true;
+#endif
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/// These tests write past a stack into memory that is not the task's on
+/// purpose. Under AddressSanitizer that memory is ASan's own (it maps its
+/// allocator's regions right below the stacks) or another task's poisoned
+/// frames, and ASan reports the write itself, before coscope can.
+#if defined(COSCOPE_WITH_ASAN)
+#define SKIP_UNDER_ASAN() GTEST_SKIP() << "ASan reports the stray write itself"
+#else
+#define SKIP_UNDER_ASAN() (void)0
+#endif
+
+/// Maps `bytes` of writable memory just below the calling task's stack, so
+/// that an overflow of up to that much writes there instead of into whatever
+/// the kernel put below. Exits the (death test's) process if the place is taken.
+void LandingZoneBelowOwnStack(std::size_t bytes) {
+  char* base = nullptr;
+  const co::TaskId me = co::this_task::id();
+  co::detail::task_registry().ForEach([&](const co::detail::Task& t) {
+    if (t.id == me) base = static_cast<char*>(t.stack.base);
+  });
+  void* zone = mmap(base - bytes, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (base == nullptr || zone != base - bytes) {
+    std::fprintf(stderr, "test setup: no room below the task's stack\n");
+    std::_Exit(3);
+  }
+}
+
+std::atomic<int> g_phase{0};
+int* volatile g_nowhere = nullptr;  // volatile: the crash below cannot be optimised away
+
+/// Spins on `g_phase` (no switch-out) until it reaches `phase`.
+void SpinUntilPhase(int phase) {
+  while (g_phase.load() < phase) {
+  }
+}
+
+// Uses about `bytes` of stack in 2 KiB frames, writing every byte of them (as
+// an overflow that writes all it passes through), then calls at_bottom().
+__attribute__((noinline)) int FillStack(std::size_t bytes, void (*at_bottom)()) {
+  volatile char pad[2048];
+  for (std::size_t i = sizeof pad; i-- > 0;) pad[i] = static_cast<char>(i);
+  int below = 0;
+  if (bytes > sizeof pad) {
+    below = FillStack(bytes - sizeof pad, at_bottom);
+  } else {
+    at_bottom();
+  }
+  return below + pad[bytes % sizeof pad];
+}
+
+// A frame larger than the whole (1 MiB) stack, whose only write is at its
+// top: it skips the canary, and the task switches out with its stack pointer
+// below its stack.
+__attribute__((noinline)) int YieldInAHugeFrame() {
+  volatile char big[kRoomyStack + 32 * 1024];
+  big[sizeof big - 1] = 1;
+  co::this_task::yield();
+  return big[sizeof big - 1];
+}
+
+// Nothing is mapped for it below: the fault comes with the stack pointer below
+// the stack (where the old handler, looking for a guard page, said nothing).
+TEST_F(DeathTest, OverflowOfAnUnguardedStackIsReportedWithTaskIdentity) {
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::detail::set_guard_budget_for_testing(0);
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn([] { Recurse(0); },
+                      {.name = "overflower", .stack_size = 64 * 1024, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGSEGV), "stack overflow in task #[0-9]+ \"overflower\"")
+        << workers << " workers";
+  }
+}
+
+// The overflowing task's stack is unguarded, the neighbour's mapped after it
+// (usually just below) is guarded: an overflow that runs through the
+// neighbour's stack into its guard page is reported as the overflowing task's,
+// never as the neighbour's.
+TEST_F(DeathTest, OverflowIntoANeighboursGuardPageNamesTheOverflowingTask) {
+  SKIP_UNDER_ASAN();
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::detail::set_guard_budget_for_testing(0);
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn(
+                [&s] {
+                  co::detail::set_guard_budget_for_testing(~std::size_t{0});  // the real one
+                  co::spawn(
+                      [] {
+                        g_phase = 1;
+                        co::this_task::sleep_for(60s);
+                      },
+                      {.name = "neighbour", .stack_size = 64 * 1024, .scheduler = &s});
+                  while (g_phase.load() < 1) co::this_task::yield();
+                  Recurse(0);
+                },
+                {.name = "overflower", .stack_size = 64 * 1024, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGSEGV),
+        "stack overflow in task #[0-9]+ \"overflower\" \\(created at [^)]*\\)\n")
+        << workers << " workers";
+  }
+}
+
+// The issue's case: an overflow writes into memory that is not its own, and
+// another task crashes (at pc 0, or anywhere) before the overflowing one
+// switches out. The two run on workers of their own (two schedulers, one
+// worker each); the report at the other task's fault names the task whose
+// canary is broken.
+TEST_F(DeathTest, FaultInAnotherTaskReportsTheOverflowNotYetSwitchedOut) {
+  SKIP_UNDER_ASAN();
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        co::detail::set_guard_budget_for_testing(0);
+        co::Scheduler a;
+        co::Scheduler b;
+        StartWarm(a, 1);
+        StartWarm(b, 1);
+        co::spawn(
+            [] {
+              LandingZoneBelowOwnStack(64 * 1024);
+              FillStack(kRoomyStack + 16 * 1024, [] {
+                g_phase = 1;
+                SpinUntilPhase(2);  // never: it stays 16 KiB below its stack
+              });
+            },
+            {.name = "overflower", .stack_size = kRoomyStack, .scheduler = &a});
+        co::spawn(
+            [] {
+              SpinUntilPhase(1);
+              *g_nowhere = 1;
+            },
+            {.name = "victim", .stack_size = 64 * 1024, .scheduler = &b});
+        b.WaitUntilNoTask();
+      },
+      DiedOfSegv,
+      "stack overflow in task #[0-9]+ \"overflower\" \\(created at [^)]*\\) \\(canary "
+      "overwritten\\), found at a fault in task #[0-9]+ \"victim\"");
+}
+
+// An overflow that comes back before its task switches out is caught at the
+// switch-out by the canary: a whole cache line, at 1 and 2 workers.
+TEST_F(DeathTest, OverflowOfAnUnguardedStackIsCaughtAtTheSwitchOut) {
+  SKIP_UNDER_ASAN();
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::detail::set_guard_budget_for_testing(0);
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn(
+                [] {
+                  LandingZoneBelowOwnStack(64 * 1024);
+                  FillStack(kRoomyStack + 16 * 1024, [] {});
+                  co::this_task::yield();
+                },
+                {.name = "overflower", .stack_size = kRoomyStack, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGABRT),
+        "stack overflow in task #[0-9]+ \"overflower\" \\(created at [^)]*\\) \\(canary "
+        "overwritten; stack without guard page\\)")
+        << workers << " workers";
+  }
+}
+
+// A frame larger than the stack skips the canary (and would skip a guard
+// page) when it writes nothing at the bottom; a task that switches out inside
+// it has its stack pointer below its stack. On one worker it switches by
+// Processer::Yield's direct hand-off to the next started task; on two,
+// through Run (another processer is idle).
+TEST_F(DeathTest, SwitchingOutInsideAnOverflowingFrameIsReported) {
+  SKIP_UNDER_ASAN();
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::detail::set_guard_budget_for_testing(0);
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn(
+                [&s, workers] {
+                  LandingZoneBelowOwnStack(64 * 1024);
+                  if (workers == 1) {  // a started task to hand off to
+                    co::spawn(
+                        [] {
+                          while (g_phase.load() == 0) co::this_task::yield();
+                        },
+                        {.name = "other", .stack_size = 64 * 1024, .scheduler = &s});
+                    co::this_task::yield();
+                  }
+                  YieldInAHugeFrame();
+                  g_phase = 1;
+                },
+                {.name = "parker", .stack_size = kRoomyStack, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGABRT),
+        "stack overflow in task #[0-9]+ \"parker\" \\(created at [^)]*\\) \\(switched out with "
+        "its stack pointer outside its stack\\)")
+        << workers << " workers";
+  }
+}
+
+// ---- stack clash ----------------------------------------------------------------
+//
+// A frame larger than the guard page used to skip it: a 300 KiB array on a
+// 128 KiB stack wrote into the stacks mapped below, other tasks', silently.
+// Built against coscope::coscope, this file gets -fstack-clash-protection:
+// each page of the frame is touched as it is allocated, from the top down, so
+// the first one past the stack faults in its guard page.
+
+// The frame: a 300 KiB array, written at its lowest element only.
+__attribute__((noinline)) int ClashingFrame() {
+  volatile char big[300 * 1024];
+  big[0] = 1;
+  return big[0];
+}
+
+TEST_F(DeathTest, FrameLargerThanTheStackIsReportedAsItsOverflow) {
+#if !COSCOPE_TEST_COMPILER_HAS_STACK_CLASH_PROTECTION
+  GTEST_SKIP() << "the compiler has no -fstack-clash-protection";
+#else
+  ASSERT_TRUE(COSCOPE_TEST_GETS_STACK_CLASH_PROTECTION)
+      << "coscope::coscope did not give this test -fstack-clash-protection";
+  for (int workers : {1, 2}) {
+    EXPECT_EXIT(
+        {
+          NoCoreDumps();
+          co::Scheduler s;
+          RunOn(s, workers, [&] {
+            co::spawn(
+                [&s] {
+                  // Two parked neighbours, their stacks mapped after (below)
+                  // ours; the array's lowest element lies in the second.
+                  for (const char* name : {"neighbour1", "neighbour2"}) {
+                    co::spawn(
+                        [] {
+                          g_phase.fetch_add(1);
+                          co::this_task::sleep_for(200ms);
+                        },
+                        {.name = name, .stack_size = 128 * 1024, .scheduler = &s});
+                  }
+                  while (g_phase.load() < 2) co::this_task::yield();
+                  ClashingFrame();
+                },
+                {.name = "clasher", .stack_size = 128 * 1024, .scheduler = &s});
+          });
+        },
+        ::testing::KilledBySignal(SIGSEGV),
+        "stack overflow in task #[0-9]+ \"clasher\" \\(created at [^)]*\\)\n")
+        << workers << " workers";
+  }
+#endif
+}
+
 // ---- stack sizes --------------------------------------------------------------
 
 TEST(StackSize, SpawnOptionStackSizeAllowsALargeFrame) {
@@ -448,6 +780,100 @@ TEST(StackSize, SetDefaultStackSizeAppliesToLaterTasks) {
   co::set_default_stack_size(saved);
   EXPECT_EQ(co::default_stack_size(), saved);
   EXPECT_GT(r, 0);
+}
+
+/// What spawn() with `stack_size` throws, or "no exception".
+std::string SpawnError(co::Scheduler* s, std::size_t stack_size, std::atomic<int>* created,
+                       std::atomic<int>* destroyed, std::atomic<int>* ran) {
+  try {
+    co::spawn([c = Counted(created, destroyed), ran] { ran->fetch_add(1); },
+              {.name = "huge", .stack_size = stack_size, .scheduler = s});
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+// SIZE_MAX used to wrap to 0 in page rounding and crash with no message.
+TEST(StackSize, AbsurdStackSizesAreRefusedAtSpawn) {
+  static_assert(co::kMaxStackSize == std::size_t{1} << 40, "the documented limit: 1 TiB");
+  co::Scheduler s;
+  std::atomic<int> created{0}, destroyed{0}, ran{0};
+  for (std::size_t size :
+       {SIZE_MAX, SIZE_MAX - 4095, std::size_t{1} << 48, co::kMaxStackSize + 1}) {
+    EXPECT_EQ(SpawnError(&s, size, &created, &destroyed, &ran),
+              "coscope: stack_size of " + std::to_string(size) +
+                  " bytes is larger than the maximum, 1099511627776 bytes (1 TiB)");
+  }
+  // Nothing of the refused tasks remains: no task, each closure destroyed once.
+  EXPECT_EQ(s.LiveTaskCount(), 0u);
+  EXPECT_EQ(created.load(), 4);
+  EXPECT_EQ(destroyed.load(), 4);
+  EXPECT_EQ(SpawnError(&s, 256 * 1024, &created, &destroyed, &ran), "no exception");
+  s.RunUntilNoTask();
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(destroyed.load(), 5);
+}
+
+TEST(StackSize, SetDefaultStackSizeRefusesAbsurdSizes) {
+  const std::size_t saved = co::default_stack_size();
+  for (std::size_t size : {SIZE_MAX, std::size_t{1} << 48, co::kMaxStackSize + 1}) {
+    std::string what = "no exception";
+    try {
+      co::set_default_stack_size(size);
+    } catch (const std::invalid_argument& e) {
+      what = e.what();
+    }
+    EXPECT_EQ(what, "coscope: default stack size of " + std::to_string(size) +
+                        " bytes is larger than the maximum, 1099511627776 bytes (1 TiB)");
+    EXPECT_EQ(co::default_stack_size(), saved);
+  }
+  co::set_default_stack_size(co::kMaxStackSize);  // the limit itself is allowed
+  EXPECT_EQ(co::default_stack_size(), co::kMaxStackSize);
+  co::set_default_stack_size(saved);
+}
+
+/// Leaves the process 1 GiB of address space beyond what it has mapped now,
+/// so that a much larger stack cannot be mapped.
+void LimitAddressSpace() {
+  unsigned long long vm_kib = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "VmSize: %llu kB", &vm_kib) == 1) break;
+    }
+    std::fclose(f);
+  }
+  const rlim_t limit = (vm_kib << 10) + (rlim_t{1} << 30);
+  rlimit as{limit, limit};
+  setrlimit(RLIMIT_AS, &as);
+}
+
+// A stack the kernel refuses is reported with the size asked for (it used to
+// say "stack 0 bytes"), on the thread of RunUntilNoTask and on a worker.
+TEST_F(DeathTest, StackTheKernelRefusesIsReportedWithTheSizeAsked) {
+  const std::string expected =
+      "cannot allocate a stack for the task \\(Cannot allocate memory\\): task #[0-9]+ "
+      "\"huge\" \\(created at [^,]*task_lifecycle_test\\.cpp:[0-9]+, stack 68719476736 bytes\\)";
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        LimitAddressSpace();
+        co::Scheduler s;
+        co::spawn([] {}, {.name = "huge", .stack_size = std::size_t{64} << 30, .scheduler = &s});
+        s.RunUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGABRT), expected);
+  EXPECT_EXIT(
+      {
+        NoCoreDumps();
+        LimitAddressSpace();
+        co::Scheduler s;
+        co::spawn([] {}, {.name = "huge", .stack_size = std::size_t{64} << 30, .scheduler = &s});
+        s.Start(2);
+        s.WaitUntilNoTask();
+      },
+      ::testing::KilledBySignal(SIGABRT), expected);
 }
 
 // ---- destroying a scheduler -------------------------------------------------

@@ -40,6 +40,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "context.h"
 #include "probes.h"
 #include "scheduler_core.h"
@@ -113,7 +115,7 @@ void Processer::Run() {
 void Processer::SwapIn(Task* tk) {
   if (tk->context == nullptr) {
     if (!allocate_stack(tk->requested_stack_size, &tk->stack)) {
-      report_fatal_for_task(tk, "cannot allocate a stack for the task");
+      report_stack_allocation_failure(tk, errno);
     }
     context_start(tk);
   }
@@ -128,7 +130,7 @@ void Processer::SwapIn(Task* tk) {
   tk = context_resume(tk);
 
   current = nullptr;
-  if (!stack_canary_intact(tk->stack)) report_stack_overflow(tk);
+  check_stack_at_switch_out(tk, tk->context);  // the context is saved on its stack
   if (trace_on()) trace_swap_out(tk);
   switch (tk->state) {
     case TaskState::done:
@@ -175,7 +177,7 @@ void Processer::Yield(Task* tk) {
     return;
   }
   ++tick;
-  if (!stack_canary_intact(tk->stack)) report_stack_overflow(tk);
+  check_stack_at_switch_out(tk, current_stack_pointer());  // still on tk's stack
   if (trace_on()) trace_swap_out(tk);
   local.PopFront();
   local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack

@@ -292,8 +292,11 @@ void SchedulerCore::RunUntilNoTask() {
 }
 
 void SchedulerCore::Start(std::size_t workers) {
-  if (workers == 0)
-    throw std::invalid_argument("coscope: Scheduler::Start needs at least 1 worker");
+  if (workers == 0 || workers > Scheduler::kMaxWorkers) {
+    throw std::invalid_argument("coscope: Scheduler::Start(" + std::to_string(workers) +
+                                "): the number of workers must be 1 to " +
+                                std::to_string(Scheduler::kMaxWorkers));
+  }
   std::lock_guard<std::mutex> lock(state_mutex_);
   if (mode.load() != static_cast<int>(RunMode::stopped)) {
     throw std::logic_error("coscope: Scheduler::Start on a scheduler that is already running");

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <typeinfo>
 
 #include "context.h"
@@ -24,9 +26,18 @@ namespace {
 std::atomic<std::size_t> g_default_stack_size{128 * 1024};
 std::atomic<TaskId> g_next_task_id{1};
 
+// Refused at spawn, not when the stack is mapped: page rounding of a size
+// near SIZE_MAX wraps to 0, and a failed mmap at the first run can only abort.
+[[noreturn]] void throw_stack_size_too_large(std::size_t bytes, const char* what) {
+  throw std::invalid_argument("coscope: " + std::string(what) + " of " + std::to_string(bytes) +
+                              " bytes is larger than the maximum, " +
+                              std::to_string(kMaxStackSize) + " bytes (1 TiB)");
+}
+
 }  // namespace
 
 void set_default_stack_size(std::size_t bytes) {
+  if (bytes > kMaxStackSize) throw_stack_size_too_large(bytes, "default stack size");
   if (bytes < 16 * 1024) bytes = 16 * 1024;
   g_default_stack_size.store(bytes, std::memory_order_relaxed);
 }
@@ -69,6 +80,11 @@ void abandon_task(Task* task) noexcept {
 
 TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& options, const char* file,
                    int line) {
+  if (options.stack_size > kMaxStackSize) {
+    ops->destroy(task->closure);
+    abandon_task(task);
+    throw_stack_size_too_large(options.stack_size, "stack_size");
+  }
   task->closure_ops = ops;
   task->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   set_task_name(task, options.name.data(), options.name.size());

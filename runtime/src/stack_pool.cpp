@@ -22,9 +22,14 @@ std::size_t page_size() noexcept {
   return size;
 }
 
+constexpr std::size_t kNoBudgetOverride = ~std::size_t{0};
+std::atomic<std::size_t> g_budget_override{kNoBudgetOverride};  // set_guard_budget_for_testing
+
 // Guarded stacks allowed at once: a quarter of vm.max_map_count, leaving the
 // rest to the program (malloc arenas, shared libraries, its own mmaps).
 std::size_t guard_budget() noexcept {
+  const std::size_t override = g_budget_override.load(std::memory_order_relaxed);
+  if (override != kNoBudgetOverride) return override;
   static const std::size_t budget = [] {
     long max_maps = 65530;
     if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
@@ -37,6 +42,12 @@ std::size_t guard_budget() noexcept {
 }
 
 std::atomic<std::size_t> g_guarded{0};
+std::atomic<std::size_t> g_unguarded{0};
+
+void write_canary(void* base) noexcept {
+  auto* words = static_cast<unsigned long long*>(base);
+  for (std::size_t i = 0; i < kCanaryWords; ++i) words[i] = kStackCanary;
+}
 
 // Free stacks, per usable size. A small per-thread cache in front of a
 // mutex-guarded list keeps the common spawn/exit path lock-free.
@@ -54,7 +65,7 @@ std::vector<TaskStack>* g_pool = new std::vector<TaskStack>();  // never freed: 
 
 void unmap(TaskStack* s) noexcept {
   ::munmap(s->mapping, s->mapping_size);
-  if (s->guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+  (s->guarded ? g_guarded : g_unguarded).fetch_sub(1, std::memory_order_relaxed);
   *s = TaskStack{};
 }
 
@@ -97,6 +108,10 @@ bool take_pooled(std::size_t size, TaskStack* out) noexcept {
 
 bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
   const std::size_t page = page_size();
+  if (size > kMaxStackSize) {  // spawn refuses these; rounding would wrap
+    errno = ENOMEM;
+    return false;
+  }
   size = (size + page - 1) / page * page;
   if (take_pooled(size, out)) return true;
 
@@ -116,12 +131,15 @@ bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
     errno = saved;
     return false;
   }
-  out->mapping = mapping;
-  out->mapping_size = size + guard;
-  out->base = static_cast<char*>(mapping) + guard;
-  out->size = size;
-  out->guarded = guarded;
-  if (!guarded) *static_cast<unsigned long long*>(out->base) = kStackCanary;
+  TaskStack stack{static_cast<char*>(mapping) + guard, size, mapping, size + guard, guarded};
+  if (!guarded) {
+    write_canary(stack.base);
+    g_unguarded.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The SIGSEGV handler may read the task's stack from another thread: the
+  // canary is in place before the stack is published (mmap dwarfs the fence).
+  std::atomic_thread_fence(std::memory_order_release);
+  *out = stack;
   return true;
 }
 
@@ -131,7 +149,7 @@ void release_stack(TaskStack* stack) noexcept {
   // A finished task leaves its frames poisoned; the next task starts clean.
   ASAN_UNPOISON_MEMORY_REGION(stack->base, stack->size);
 #endif
-  if (!stack->guarded) *static_cast<unsigned long long*>(stack->base) = kStackCanary;
+  if (!stack->guarded) write_canary(stack->base);
   ThreadCache& cache = t_cache;
   if (cache.count < kThreadCacheSize) {
     cache.stacks[cache.count++] = *stack;
@@ -151,6 +169,14 @@ void release_stack(TaskStack* stack) noexcept {
 
 std::size_t guarded_stack_count() noexcept {
   return g_guarded.load(std::memory_order_relaxed);
+}
+
+std::size_t unguarded_stack_count() noexcept {
+  return g_unguarded.load(std::memory_order_relaxed);
+}
+
+void set_guard_budget_for_testing(std::size_t stacks) noexcept {
+  g_budget_override.store(stacks, std::memory_order_relaxed);
 }
 
 }  // namespace detail

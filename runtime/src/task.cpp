@@ -87,8 +87,10 @@ const char* describe_task(const Task* task, char* buf, std::size_t size) noexcep
   append(out, end, task->created_file != nullptr ? task->created_file : "?");
   append(out, end, ":");
   append_number(out, end, static_cast<unsigned long long>(task->created_line));
+  // The size asked for until the stack is mapped (its failure is reported too).
   append(out, end, ", stack ");
-  append_number(out, end, task->stack.size);
+  append_number(out, end,
+                task->stack.base != nullptr ? task->stack.size : task->requested_stack_size);
   append(out, end, " bytes)");
   *out = '\0';
   return buf;

@@ -39,6 +39,27 @@ struct TaskRegistry {
       shard.lock.unlock();
     }
   }
+
+  /// ForEach for a signal handler, which must not wait for a lock that the
+  /// code it interrupted may hold: a shard whose lock stays taken for a short
+  /// spin is skipped. Returns false if one was.
+  template <class Fn>
+  bool ForEachTryLocked(Fn&& fn) noexcept {
+    bool all = true;
+    for (Shard& shard : shards) {
+      int tries = 0;
+      while (!shard.lock.try_lock() && ++tries < kTryLockSpins) {
+      }
+      if (tries == kTryLockSpins) {
+        all = false;
+        continue;
+      }
+      for (Task* t = shard.head; t != nullptr; t = t->registry_next) fn(*t);
+      shard.lock.unlock();
+    }
+    return all;
+  }
+  static constexpr int kTryLockSpins = 1 << 20;
 };
 
 TaskRegistry& task_registry() noexcept;

@@ -4,6 +4,9 @@
 #   consumer_cmake      find_package(coscope) project in tests/consumer, built and run
 #   consumer_pkgconfig  c++ main.cpp $(pkg-config --cflags --libs coscope), built and run
 #
+# Both check that the consumer is compiled with -fstack-clash-protection from
+# the package when coscope's compiler has it (EXPECT_STACK_CLASH_PROTECTION).
+#
 # They install what has been built, so run them after the build (as ctest is).
 
 set(_consumer_script ${CMAKE_CURRENT_LIST_DIR}/run_consumer_test.sh)
@@ -15,6 +18,11 @@ if(COSCOPE_ASAN)
   set(_consumer_flags "-fsanitize=address,undefined -fno-omit-frame-pointer")
 elseif(COSCOPE_TSAN)
   set(_consumer_flags "-fsanitize=thread")
+endif()
+
+set(_consumer_expect_clash 0)
+if(COSCOPE_HAVE_STACK_CLASH_PROTECTION)
+  set(_consumer_expect_clash 1)
 endif()
 
 add_test(NAME consumer_install
@@ -30,10 +38,11 @@ foreach(_mode cmake pkgconfig)
   set_tests_properties(consumer_${_mode} PROPERTIES
     FIXTURES_REQUIRED coscope_installed
     TIMEOUT 300
-    ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER};CONSUMER_CXXFLAGS=${_consumer_flags}")
+    ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER};CONSUMER_CXXFLAGS=${_consumer_flags};EXPECT_STACK_CLASH_PROTECTION=${_consumer_expect_clash}")
 endforeach()
 
 unset(_consumer_script)
 unset(_consumer_work)
 unset(_consumer_flags)
+unset(_consumer_expect_clash)
 unset(_mode)

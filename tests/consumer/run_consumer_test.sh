@@ -14,13 +14,16 @@
 # LIBDIR is the prefix-relative library directory (CMAKE_INSTALL_LIBDIR).
 # Environment: CXX (compiler, default c++), CONSUMER_CXXFLAGS (extra compile and
 # link flags, e.g. the sanitizer flags of the build under test),
-# CONSUMER_CMAKE_ARGS (extra configure arguments, one per line).
+# CONSUMER_CMAKE_ARGS (extra configure arguments, one per line),
+# EXPECT_STACK_CLASH_PROTECTION (1: the package must give the consumer
+# -fstack-clash-protection; cmake and pkgconfig fail if main.cpp's compile
+# command lacks it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [[ $# -lt 3 ]]; then
-  sed -n '2,18p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,21p' "${BASH_SOURCE[0]}" >&2
   exit 2
 fi
 mode=$1
@@ -73,6 +76,7 @@ case "$mode" in
     fi
     run cmake -S "$here" -B "$consumer_build" \
       -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
       -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
       -DCMAKE_CXX_COMPILER="$cxx" \
       -DCMAKE_CXX_FLAGS="${CONSUMER_CXXFLAGS:-}" \
@@ -85,6 +89,11 @@ case "$mode" in
          exit 1 ;;
     esac
     run cmake --build "$consumer_build"
+    if [[ ${EXPECT_STACK_CLASH_PROTECTION:-0} == 1 ]] &&
+       ! grep -q -- '-fstack-clash-protection' "$consumer_build/compile_commands.json"; then
+      echo "FAIL: coscope::coscope did not give main.cpp -fstack-clash-protection" >&2
+      exit 1
+    fi
     run "$consumer_build/consumer"
     ;;
 
@@ -100,6 +109,11 @@ case "$mode" in
     echo "libs:   $(pkg-config --libs coscope)"
     out=$work_dir/pkgconfig-consumer
     mkdir -p "$work_dir"
+    if [[ ${EXPECT_STACK_CLASH_PROTECTION:-0} == 1 ]] &&
+       [[ " $(pkg-config --cflags coscope) " != *" -fstack-clash-protection "* ]]; then
+      echo "FAIL: pkg-config --cflags coscope lacks -fstack-clash-protection" >&2
+      exit 1
+    fi
     read -r -a pc_flags <<<"$(pkg-config --cflags --libs coscope)"
     run "$cxx" "${extra_flags[@]}" "$here/main.cpp" -o "$out" "${pc_flags[@]}"
     run "$out"

@@ -43,7 +43,13 @@ class Scheduler {
   /// is left. Precondition: not started with Start(); not called from a task.
   void RunUntilNoTask();
 
-  /// Starts `workers` processer threads (>= 1) that run tasks until Stop().
+  /// The most workers Start() accepts: far more threads than any machine has
+  /// cores, and few enough that a mistaken count (SIZE_MAX, a negative int
+  /// converted) fails at once instead of exhausting memory.
+  static constexpr std::size_t kMaxWorkers = 4096;
+
+  /// Starts `workers` processer threads (1 to kMaxWorkers; otherwise throws
+  /// std::invalid_argument) that run tasks until Stop().
   /// Precondition: not running.
   void Start(std::size_t workers);
   /// Stops the processer threads after their current task yields or parks.

@@ -26,12 +26,19 @@ using TaskId = std::uint64_t;
 /// Options for spawn(). Every field has a usable default.
 struct SpawnOptions {
   std::string_view name{};         ///< shown by tracing and gdb; truncated to 31 bytes
-  std::size_t stack_size = 0;      ///< 0: the default (see set_default_stack_size)
+  std::size_t stack_size = 0;      ///< 0: the default; at most kMaxStackSize
   Scheduler* scheduler = nullptr;  ///< nullptr: the default scheduler, co_sched
 };
 
+/// The largest stack a task may ask for: 1 TiB. Stacks are committed lazily,
+/// so a large one costs address space, not memory; anything larger is a bug
+/// (a negative number converted to size_t, a size in the wrong unit).
+constexpr std::size_t kMaxStackSize = std::size_t{1} << 40;
+
 /// Default stack size for tasks spawned without one (initially 128 KiB).
 /// Stacks are committed lazily, so unused depth costs address space only.
+/// Sizes below 16 KiB are raised to 16 KiB; sizes above kMaxStackSize throw
+/// std::invalid_argument, as spawn() does for SpawnOptions::stack_size.
 void set_default_stack_size(std::size_t bytes);
 std::size_t default_stack_size() noexcept;
 
@@ -89,7 +96,8 @@ struct GoSite {
 }  // namespace detail
 
 /// Spawns `fn` as a new task. Returns its id. Safe from any thread, inside or
-/// outside a coroutine.
+/// outside a coroutine. Throws std::invalid_argument (and runs nothing) when
+/// options.stack_size exceeds kMaxStackSize.
 template <class F>
 TaskId spawn(F&& fn, const SpawnOptions& options = {}, const char* file = __builtin_FILE(),
              int line = __builtin_LINE()) {
