@@ -2,6 +2,7 @@
 #include "originals.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,7 +12,11 @@
 #include <cstdlib>
 
 // glibc's internal aliases, present in its static archive. Weak: a dynamic
-// link does not need them (and libc.so does not export most of them).
+// link does not need them. None may be one that libc.so exports under
+// GLIBC_PRIVATE (__libc_fcntl64, __recv, __socket, ...): even a weak reference
+// records that version in libcoscope.so, a dependency on glibc's internals
+// that a later glibc may drop (as 2.34 dropped __libc_dlsym). Such originals
+// are found by dlsym at run time, or are a direct system call when static.
 extern "C" {
 ssize_t __libc_read(int, void*, size_t) __attribute__((weak));
 ssize_t __libc_write(int, const void*, size_t) __attribute__((weak));
@@ -27,7 +32,6 @@ int __libc_connect(int, const struct sockaddr*, socklen_t) __attribute__((weak))
 int __libc_accept(int, struct sockaddr*, socklen_t*) __attribute__((weak));
 int __libc_close(int) __attribute__((weak));
 int __libc_poll(struct pollfd*, nfds_t, int) __attribute__((weak));
-int __libc_fcntl64(int, int, ...) __attribute__((weak));
 int __libc_select(int, fd_set*, fd_set*, fd_set*, struct timeval*) __attribute__((weak));
 ssize_t __readv(int, const struct iovec*, int) __attribute__((weak));
 ssize_t __writev(int, const struct iovec*, int) __attribute__((weak));
@@ -60,6 +64,21 @@ int sys_dup(int fd) {
 }
 int sys_dup3(int a, int b, int f) {
   return static_cast<int>(syscall(SYS_dup3, a, b, f));
+}
+// glibc's fcntl64 on x86-64, less the cancellation point of F_SETLKW: F_GETOWN
+// goes through F_GETOWN_EX, since an owner that is a process group comes
+// back negative, which a plain F_GETOWN cannot tell from an error.
+int sys_fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (cmd == F_GETOWN) {
+    struct f_owner_ex owner {};
+    if (syscall(SYS_fcntl, fd, F_GETOWN_EX, &owner) < 0) return -1;
+    return owner.type == F_OWNER_PGRP ? -owner.pid : owner.pid;
+  }
+  return static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
 }
 int sys_ioctl(int fd, unsigned long req, ...) {
   va_list ap;
@@ -171,7 +190,7 @@ void coroutine_hook_init(void) {
   resolve<dup_t>(dup_f, "dup", nullptr, sys_dup);
   resolve<dup2_t>(dup2_f, "dup2", __dup2, nullptr);
   resolve<dup3_t>(dup3_f, "dup3", nullptr, sys_dup3);
-  resolve<fcntl_t>(fcntl_f, "fcntl", __libc_fcntl64, nullptr);
+  resolve<fcntl_t>(fcntl_f, "fcntl", nullptr, sys_fcntl);
   resolve<ioctl_t>(ioctl_f, "ioctl", nullptr, sys_ioctl);
   resolve<setsockopt_t>(setsockopt_f, "setsockopt", nullptr, sys_setsockopt);
   resolve<getsockopt_t>(getsockopt_f, "getsockopt", nullptr, sys_getsockopt);
