@@ -99,6 +99,32 @@ int sys_ppoll(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset
 int sys_epoll_wait(int e, struct epoll_event* ev, int m, int t) {
   return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, nullptr, kKernelSigsetSize));
 }
+int sys_epoll_pwait(int e, struct epoll_event* ev, int m, int t, const sigset_t* s) {
+  return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, s, kKernelSigsetSize));
+}
+int sys_epoll_pwait2(int e, struct epoll_event* ev, int m, const struct timespec* t,
+                     const sigset_t* s) {
+  return static_cast<int>(syscall(SYS_epoll_pwait2, e, ev, m, t, s, kKernelSigsetSize));
+}
+// The kernel's pselect6 writes the time left into its timeout and takes the
+// mask with its size; pselect(3) does neither to the caller.
+int sys_pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* t,
+                const sigset_t* s) {
+  struct timespec left {};
+  if (t != nullptr) left = *t;
+  struct {
+    const sigset_t* set;
+    unsigned long size;
+  } mask{s, kKernelSigsetSize};
+  return static_cast<int>(syscall(SYS_pselect6, n, r, w, e, t != nullptr ? &left : nullptr, &mask));
+}
+// clock_nanosleep(3) returns the error number and leaves errno alone.
+int sys_clock_nanosleep(clockid_t c, int flags, const struct timespec* req, struct timespec* rem) {
+  const int saved_errno = errno;
+  const int err = syscall(SYS_clock_nanosleep, c, flags, req, rem) < 0 ? errno : 0;
+  errno = saved_errno;
+  return err;
+}
 int sys_nanosleep(const struct timespec* req, struct timespec* rem) {
   return static_cast<int>(syscall(SYS_nanosleep, req, rem));
 }
@@ -162,10 +188,14 @@ sendmsg_t sendmsg_f;
 poll_t poll_f;
 ppoll_t ppoll_f;
 select_t select_f;
+pselect_t pselect_f;
 epoll_wait_t epoll_wait_f;
+epoll_pwait_t epoll_pwait_f;
+epoll_pwait2_t epoll_pwait2_f;
 sleep_t sleep_f;
 usleep_t usleep_f;
 nanosleep_t nanosleep_f;
+clock_nanosleep_t clock_nanosleep_f;
 gethostbyname_t gethostbyname_f;
 gethostbyname_r_t gethostbyname_r_f;
 gethostbyname2_r_t gethostbyname2_r_f;
@@ -207,10 +237,15 @@ void coroutine_hook_init(void) {
   resolve<poll_t>(poll_f, "poll", __libc_poll, nullptr);
   resolve<ppoll_t>(ppoll_f, "ppoll", nullptr, sys_ppoll);
   resolve<select_t>(select_f, "select", __libc_select, nullptr);
+  resolve<pselect_t>(pselect_f, "pselect", nullptr, sys_pselect);
   resolve<epoll_wait_t>(epoll_wait_f, "epoll_wait", nullptr, sys_epoll_wait);
+  resolve<epoll_pwait_t>(epoll_pwait_f, "epoll_pwait", nullptr, sys_epoll_pwait);
+  // glibc before 2.35 has no epoll_pwait2: the system call, if the kernel has it.
+  resolve<epoll_pwait2_t>(epoll_pwait2_f, "epoll_pwait2", nullptr, sys_epoll_pwait2);
   resolve<sleep_t>(sleep_f, "sleep", nullptr, sys_sleep);
   resolve<usleep_t>(usleep_f, "usleep", nullptr, sys_usleep);
   resolve<nanosleep_t>(nanosleep_f, "nanosleep", __nanosleep, sys_nanosleep);
+  resolve<clock_nanosleep_t>(clock_nanosleep_f, "clock_nanosleep", nullptr, sys_clock_nanosleep);
   resolve<sigaction_t>(sigaction_f, "sigaction", __sigaction, nullptr);
   if (dynamic) {
     // The resolver has no static equivalent: glibc's static resolver loads

@@ -54,11 +54,16 @@ using sendmsg_t = ssize_t (*)(int, const struct msghdr*, int);
 using poll_t = int (*)(struct pollfd*, nfds_t, int);
 using ppoll_t = int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*);
 using select_t = int (*)(int, fd_set*, fd_set*, fd_set*, struct timeval*);
+using pselect_t = int (*)(int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*);
 using epoll_wait_t = int (*)(int, struct epoll_event*, int, int);
+using epoll_pwait_t = int (*)(int, struct epoll_event*, int, int, const sigset_t*);
+using epoll_pwait2_t = int (*)(int, struct epoll_event*, int, const struct timespec*,
+                               const sigset_t*);
 
 using sleep_t = unsigned int (*)(unsigned int);
 using usleep_t = int (*)(useconds_t);
 using nanosleep_t = int (*)(const struct timespec*, struct timespec*);
+using clock_nanosleep_t = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
 
 using gethostbyname_t = struct hostent* (*)(const char*);
 using gethostbyname_r_t = int (*)(const char*, struct hostent*, char*, size_t, struct hostent**,
@@ -100,10 +105,14 @@ extern sendmsg_t sendmsg_f;
 extern poll_t poll_f;
 extern ppoll_t ppoll_f;
 extern select_t select_f;
+extern pselect_t pselect_f;
 extern epoll_wait_t epoll_wait_f;
+extern epoll_pwait_t epoll_pwait_f;
+extern epoll_pwait2_t epoll_pwait2_f;
 extern sleep_t sleep_f;
 extern usleep_t usleep_f;
 extern nanosleep_t nanosleep_f;
+extern clock_nanosleep_t clock_nanosleep_f;
 extern gethostbyname_t gethostbyname_f;
 extern gethostbyname_r_t gethostbyname_r_f;
 extern gethostbyname2_r_t gethostbyname2_r_f;

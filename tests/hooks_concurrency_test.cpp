@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,6 +218,8 @@ TEST(HooksConcurrency, SleepFamilyRejectsBadInputLikeTheKernel) {
     errno = 0;
     record(::nanosleep(&negative_nsec, nullptr));
     errno = 0;
+    record(::nanosleep(nullptr, nullptr));
+    errno = 0;
     record(::sleep(0));
     errno = 0;
     record(::usleep(0));
@@ -233,6 +237,7 @@ TEST(HooksConcurrency, SleepFamilyRejectsBadInputLikeTheKernel) {
     EXPECT_EQ(hooked[i].err, native[i].err) << "call " << i;
   }
   EXPECT_EQ(native[0], (SleepOutcome{-1, EINVAL}));
+  EXPECT_EQ(native[3], (SleepOutcome{-1, EFAULT}));
 }
 
 // ---- echo server, a coroutine per connection, two workers --------------------
@@ -423,6 +428,74 @@ TEST(HooksConcurrency, SleepInACoroutineLetsOthersRun) {
   const int ticks = TicksDuring([&] { result = ::sleep(1); });
   EXPECT_EQ(result, 0u);
   EXPECT_GE(ticks, 3) << "the other coroutine did not run while sleep() waited";
+}
+
+// The waits with a clock or a signal mask park too: each waits 300 ms for
+// nothing while the other task ticks.
+TEST(HooksConcurrency, ClockNanosleepLetsOthersRun) {
+  for (clockid_t clock : {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME}) {
+    for (int flags : {0, TIMER_ABSTIME}) {
+      SCOPED_TRACE("clock " + std::to_string(clock) + ", flags " + std::to_string(flags));
+      int result = -1;
+      const int ticks = TicksDuring([&] {
+        timespec req{0, 300'000'000};
+        if (flags == TIMER_ABSTIME) {
+          timespec now{};
+          clock_gettime(clock, &now);
+          req.tv_sec = now.tv_sec + (now.tv_nsec + req.tv_nsec) / 1'000'000'000;
+          req.tv_nsec = (now.tv_nsec + req.tv_nsec) % 1'000'000'000;
+        }
+        result = clock_nanosleep(clock, flags, &req, nullptr);
+      });
+      EXPECT_EQ(result, 0);
+      EXPECT_GE(ticks, 10) << "the other coroutine did not run while clock_nanosleep waited";
+    }
+  }
+}
+
+TEST(HooksConcurrency, PselectLetsOthersRun) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int result = -1;
+  const int ticks = TicksDuring([&] {
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(p[0], &readable);
+    const timespec timeout{0, 300'000'000};
+    sigset_t mask;
+    sigemptyset(&mask);
+    result = pselect(p[0] + 1, &readable, nullptr, nullptr, &timeout, &mask);
+  });
+  close(p[0]);
+  close(p[1]);
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while pselect waited";
+}
+
+TEST(HooksConcurrency, EpollPwaitAndPwait2LetOthersRun) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  epoll_event out[1];
+  int result = -1;
+  int ticks = TicksDuring([&] { result = epoll_pwait(ep, out, 1, 300, &mask); });
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while epoll_pwait waited";
+  result = -1;
+  ticks = TicksDuring([&] {
+    const timespec timeout{0, 300'000'000};
+    result = epoll_pwait2(ep, out, 1, &timeout, &mask);
+  });
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while epoll_pwait2 waited";
+  close(ep);
+  close(p[0]);
+  close(p[1]);
 }
 
 // ---- the resolver family ------------------------------------------------------------
