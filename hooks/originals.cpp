@@ -99,6 +99,12 @@ int sys_ppoll(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset
 int sys_epoll_wait(int e, struct epoll_event* ev, int m, int t) {
   return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, nullptr, kKernelSigsetSize));
 }
+int sys_recvmmsg(int fd, struct mmsghdr* v, unsigned int n, int f, struct timespec* t) {
+  return static_cast<int>(syscall(SYS_recvmmsg, fd, v, n, f, t));
+}
+int sys_sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int f) {
+  return static_cast<int>(syscall(SYS_sendmmsg, fd, v, n, f));
+}
 int sys_epoll_pwait(int e, struct epoll_event* ev, int m, int t, const sigset_t* s) {
   return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, s, kKernelSigsetSize));
 }
@@ -185,6 +191,8 @@ writev_t writev_f;
 send_t send_f;
 sendto_t sendto_f;
 sendmsg_t sendmsg_f;
+recvmmsg_t recvmmsg_f;
+sendmmsg_t sendmmsg_f;
 poll_t poll_f;
 ppoll_t ppoll_f;
 select_t select_f;
@@ -234,6 +242,8 @@ void coroutine_hook_init(void) {
   resolve<send_t>(send_f, "send", __libc_send, nullptr);
   resolve<sendto_t>(sendto_f, "sendto", __libc_sendto, nullptr);
   resolve<sendmsg_t>(sendmsg_f, "sendmsg", __libc_sendmsg, nullptr);
+  resolve<recvmmsg_t>(recvmmsg_f, "recvmmsg", nullptr, sys_recvmmsg);
+  resolve<sendmmsg_t>(sendmmsg_f, "sendmmsg", nullptr, sys_sendmmsg);
   resolve<poll_t>(poll_f, "poll", __libc_poll, nullptr);
   resolve<ppoll_t>(ppoll_f, "ppoll", nullptr, sys_ppoll);
   resolve<select_t>(select_f, "select", __libc_select, nullptr);

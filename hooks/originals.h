@@ -50,6 +50,8 @@ using writev_t = ssize_t (*)(int, const struct iovec*, int);
 using send_t = ssize_t (*)(int, const void*, size_t, int);
 using sendto_t = ssize_t (*)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
 using sendmsg_t = ssize_t (*)(int, const struct msghdr*, int);
+using recvmmsg_t = int (*)(int, struct mmsghdr*, unsigned int, int, struct timespec*);
+using sendmmsg_t = int (*)(int, struct mmsghdr*, unsigned int, int);
 
 using poll_t = int (*)(struct pollfd*, nfds_t, int);
 using ppoll_t = int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*);
@@ -102,6 +104,8 @@ extern writev_t writev_f;
 extern send_t send_f;
 extern sendto_t sendto_f;
 extern sendmsg_t sendmsg_f;
+extern recvmmsg_t recvmmsg_f;
+extern sendmmsg_t sendmmsg_f;
 extern poll_t poll_f;
 extern ppoll_t ppoll_f;
 extern select_t select_f;

@@ -7,6 +7,7 @@
 // another (seconds instead of a fraction of one).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -496,6 +497,62 @@ TEST(HooksConcurrency, EpollPwaitAndPwait2LetOthersRun) {
   close(ep);
   close(p[0]);
   close(p[1]);
+}
+
+// recvmmsg and sendmmsg park too: a datagram comes, or a full socket is
+// drained, from a thread 300 ms later.
+TEST(HooksConcurrency, RecvmmsgAndSendmmsgLetOthersRun) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+  char buf[8];
+  iovec iov{buf, sizeof buf};
+  mmsghdr msg{};
+  msg.msg_hdr.msg_iov = &iov;
+  msg.msg_hdr.msg_iovlen = 1;
+  std::thread sender;
+  int result = -1;
+  int ticks = TicksDuring([&] {
+    sender = std::thread([&] {
+      std::this_thread::sleep_for(300ms);
+      (void)!::send(sv[1], "d", 1, 0);
+    });
+    result = recvmmsg(sv[0], &msg, 1, 0, nullptr);
+  });
+  sender.join();
+  EXPECT_EQ(result, 1);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while recvmmsg waited";
+  close(sv[0]);
+  close(sv[1]);
+
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  // Fill the socket (non-blocking, so the filling never waits), then block.
+  ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
+  static char chunk[65536];
+  long long filled = 0;
+  for (ssize_t n; (n = ::write(sv[1], chunk, sizeof chunk)) > 0;) filled += n;
+  ::fcntl(sv[1], F_SETFL, 0);
+  std::string big(100'000, 'b');
+  iovec big_iov{big.data(), big.size()};
+  msg.msg_hdr.msg_iov = &big_iov;
+  std::thread drainer;
+  result = -1;
+  ticks = TicksDuring([&] {
+    drainer = std::thread([&] {
+      std::this_thread::sleep_for(300ms);
+      for (long long left = filled + static_cast<long long>(big.size()); left > 0;) {
+        const ssize_t n = ::read(sv[0], chunk, sizeof chunk);
+        if (n <= 0) break;
+        left -= n;
+      }
+    });
+    result = sendmmsg(sv[1], &msg, 1, 0);
+  });
+  drainer.join();
+  EXPECT_EQ(result, 1);
+  EXPECT_EQ(msg.msg_len, big.size());
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while sendmmsg waited";
+  close(sv[0]);
+  close(sv[1]);
 }
 
 // ---- the resolver family ------------------------------------------------------------
