@@ -39,6 +39,8 @@ int __nanosleep(const struct timespec*, struct timespec*) __attribute__((weak));
 int __pipe(int*) __attribute__((weak));
 int __dup2(int, int) __attribute__((weak));
 int __sigaction(int, const struct sigaction*, struct sigaction*) __attribute__((weak));
+FILE* _IO_new_fdopen(int, const char*) __attribute__((weak));
+int _IO_new_fclose(FILE*) __attribute__((weak));
 }
 
 namespace {
@@ -210,6 +212,8 @@ gethostbyname2_r_t gethostbyname2_r_f;
 gethostbyaddr_t gethostbyaddr_f;
 gethostbyaddr_r_t gethostbyaddr_r_f;
 getaddrinfo_t getaddrinfo_f;
+fdopen_t fdopen_f;
+fclose_t fclose_f;
 sigaction_t sigaction_f;
 
 void coroutine_hook_init(void) {
@@ -256,6 +260,8 @@ void coroutine_hook_init(void) {
   resolve<usleep_t>(usleep_f, "usleep", nullptr, sys_usleep);
   resolve<nanosleep_t>(nanosleep_f, "nanosleep", __nanosleep, sys_nanosleep);
   resolve<clock_nanosleep_t>(clock_nanosleep_f, "clock_nanosleep", nullptr, sys_clock_nanosleep);
+  resolve<fdopen_t>(fdopen_f, "fdopen", _IO_new_fdopen, nullptr);
+  resolve<fclose_t>(fclose_f, "fclose", _IO_new_fclose, nullptr);
   resolve<sigaction_t>(sigaction_f, "sigaction", __sigaction, nullptr);
   if (dynamic) {
     // The resolver has no static equivalent: glibc's static resolver loads

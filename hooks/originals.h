@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -77,6 +78,9 @@ using gethostbyaddr_r_t = int (*)(const void*, socklen_t, int, struct hostent*, 
                                   struct hostent**, int*);
 using getaddrinfo_t = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
 
+using fdopen_t = FILE* (*)(int, const char*);
+using fclose_t = int (*)(FILE*);
+
 using sigaction_t = int (*)(int, const struct sigaction*, struct sigaction*);
 
 extern socket_t socket_f;
@@ -123,6 +127,8 @@ extern gethostbyname2_r_t gethostbyname2_r_f;
 extern gethostbyaddr_t gethostbyaddr_f;
 extern gethostbyaddr_r_t gethostbyaddr_r_f;
 extern getaddrinfo_t getaddrinfo_f;
+extern fdopen_t fdopen_f;
+extern fclose_t fclose_f;
 extern sigaction_t sigaction_f;
 
 /// Resolves every original once; exits with a message naming any that is
