@@ -4,9 +4,9 @@
 //
 // The signal masks of ppoll, pselect and epoll_pwait(2) cannot be swapped
 // atomically around a task's wait (the thread runs other tasks meanwhile):
-// the kernel applies the mask to the first, non-waiting call that validates
-// the arguments; the wait itself runs under the thread's own mask, as poll's
-// does (see docs/hooks.md).
+// in a coroutine the wait runs under the thread's own mask, as poll's does;
+// ppoll's and epoll_pwait(2)'s masks go only to the first, non-waiting call
+// that lets the kernel validate the arguments (see docs/hooks.md).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -79,11 +79,12 @@ int poll_body(struct pollfd* fds, nfds_t nfds, int timeout) {
   return co::detail::io_poll(fds, nfds, timeout, /*nonblocking_check=*/false);
 }
 
-// The signal mask cannot be swapped atomically around a task's wait; inside
-// a coroutine ppoll waits like poll (see docs/hooks.md).
 bool valid_timespec(const struct timespec* ts) {
   return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1'000'000'000;
 }
+
+// The signal mask cannot be swapped atomically around a task's wait; inside
+// a coroutine ppoll waits like poll (see docs/hooks.md).
 
 int ppoll_body(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo,
                const sigset_t* sigmask) {

@@ -1,6 +1,7 @@
-// The sleep family: sleep, usleep, nanosleep, clock_nanosleep. In a coroutine the task parks
-// in TaskState::sleep on the scheduler's timer queue - the "centralised
-// controller" the notes see in libgo's sleep - and the thread runs others.
+// The sleep family: sleep, usleep, nanosleep, clock_nanosleep. In a
+// coroutine the task parks in TaskState::sleep on the scheduler's timer
+// queue - the "centralised controller" the notes see in libgo's sleep - and
+// the thread runs others.
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -132,8 +133,9 @@ int clock_nanosleep_body(clockid_t clock, int flags, const struct timespec* req,
   }
   long long ns = 0;
   if (flags & TIMER_ABSTIME) {
-    // Measured once against `clock`: a later clock_settime does not move the
-    // wake-up, as it would the kernel's (see docs/hooks.md).
+    // Measured once against `clock`: a later clock_settime (or a suspend,
+    // on CLOCK_BOOTTIME) does not move the wake-up, as it would the
+    // kernel's (see docs/hooks.md).
     struct timespec now {};
     clock_gettime(clock, &now);
     const long long sec = static_cast<long long>(req->tv_sec) - now.tv_sec;
