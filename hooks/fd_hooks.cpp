@@ -1,5 +1,5 @@
 // fd life cycle and sockets: socket, socketpair, pipe, pipe2, accept,
-// accept4, connect, close, dup, dup2, dup3, fcntl, ioctl(FIONBIO),
+// accept4, connect, close, dup, dup2, dup3, fcntl, fcntl64, ioctl(FIONBIO),
 // setsockopt / getsockopt (SO_RCVTIMEO, SO_SNDTIMEO).
 //
 // Creating hooks record an FdCtx for the new fd (is it a socket, did the
@@ -147,6 +147,41 @@ int connect_body(int fd, const struct sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+// fcntl and fcntl64: F_GETFL hides the runtime's O_NONBLOCK, F_SETFL records
+// the program's choice and keeps ours, F_DUPFD* records the new fd.
+int fcntl_body(int fd, int cmd, void* arg) {
+  ensure_init();
+  const auto int_arg = static_cast<int>(reinterpret_cast<std::intptr_t>(arg));
+  FdCtx* ctx = co::detail::fd_ctx_find(fd);
+  switch (cmd) {
+    case F_GETFL: {
+      int flags = fcntl_f(fd, F_GETFL);
+      if (flags >= 0 && ctx != nullptr && ctx->sys_nonblocking && !ctx->user_nonblocking) {
+        flags &= ~O_NONBLOCK;
+      }
+      return flags;
+    }
+    case F_SETFL: {
+      int flags = int_arg;
+      if (ctx != nullptr && ctx->sys_nonblocking) flags |= O_NONBLOCK;
+      int r = fcntl_f(fd, F_SETFL, flags);
+      // O_NONBLOCK is a flag of the open file description: dups see it too.
+      if (r == 0 && ctx != nullptr) {
+        co::detail::fd_ctx_set_user_nonblocking(ctx, (int_arg & O_NONBLOCK) != 0);
+      }
+      return r;
+    }
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      int nfd = fcntl_f(fd, cmd, int_arg);
+      if (nfd >= 0) co::detail::fd_ctx_on_dup(fd, nfd);
+      return nfd;
+    }
+    default:
+      return fcntl_f(fd, cmd, arg);
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -250,40 +285,22 @@ int dup3(int oldfd, int newfd, int flags) {
 }
 
 int fcntl(int fd, int cmd, ...) {
-  ensure_init();
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  const auto int_arg = static_cast<int>(reinterpret_cast<std::intptr_t>(arg));
-  FdCtx* ctx = co::detail::fd_ctx_find(fd);
-  switch (cmd) {
-    case F_GETFL: {
-      int flags = fcntl_f(fd, F_GETFL);
-      if (flags >= 0 && ctx != nullptr && ctx->sys_nonblocking && !ctx->user_nonblocking) {
-        flags &= ~O_NONBLOCK;
-      }
-      return flags;
-    }
-    case F_SETFL: {
-      int flags = int_arg;
-      if (ctx != nullptr && ctx->sys_nonblocking) flags |= O_NONBLOCK;
-      int r = fcntl_f(fd, F_SETFL, flags);
-      // O_NONBLOCK is a flag of the open file description: dups see it too.
-      if (r == 0 && ctx != nullptr) {
-        co::detail::fd_ctx_set_user_nonblocking(ctx, (int_arg & O_NONBLOCK) != 0);
-      }
-      return r;
-    }
-    case F_DUPFD:
-    case F_DUPFD_CLOEXEC: {
-      int nfd = fcntl_f(fd, cmd, int_arg);
-      if (nfd >= 0) co::detail::fd_ctx_on_dup(fd, nfd);
-      return nfd;
-    }
-    default:
-      return fcntl_f(fd, cmd, arg);
-  }
+  return fcntl_body(fd, cmd, arg);
+}
+
+// What fcntl becomes in a program built with -D_FILE_OFFSET_BITS=64 (glibc
+// 2.28 and later). On a 64-bit target the two are one function in glibc: the
+// same body, the same original.
+int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return fcntl_body(fd, cmd, arg);
 }
 
 int ioctl(int fd, unsigned long request, ...) {

@@ -19,9 +19,12 @@ extern const char coscope_hook_family_poll;
 extern const char coscope_hook_family_sleep;
 extern const char coscope_hook_family_dns;
 extern const char coscope_hook_family_signal;
+extern const char coscope_hook_family_fortify;
+extern const char coscope_hook_family_stdio;
 }
 
-#define COSCOPE_KEEP_HOOK_FAMILIES()                                                   \
-  __attribute__((used)) const void* const coscope_hook_families[] = {                  \
-      &coscope_hook_family_fd,    &coscope_hook_family_io,  &coscope_hook_family_poll, \
-      &coscope_hook_family_sleep, &coscope_hook_family_dns, &coscope_hook_family_signal}
+#define COSCOPE_KEEP_HOOK_FAMILIES()                                                        \
+  __attribute__((used)) const void* const coscope_hook_families[] = {                       \
+      &coscope_hook_family_fd,      &coscope_hook_family_io,   &coscope_hook_family_poll,   \
+      &coscope_hook_family_sleep,   &coscope_hook_family_dns,  &coscope_hook_family_signal, \
+      &coscope_hook_family_fortify, &coscope_hook_family_stdio}

@@ -7,8 +7,9 @@
 //
 // NAME is the hooked function (read, connect, poll, usleep, ...). `subject`
 // is the argument that says what the call is about: the fd for the fd calls,
-// nfds for poll / ppoll / select, the epoll fd for epoll_wait, the duration
-// for sleep (seconds) and usleep (microseconds). nanosleep and the resolver
+// nfds for poll / ppoll / select / pselect, the epoll fd for epoll_wait /
+// epoll_pwait / epoll_pwait2, the duration for sleep (seconds) and usleep
+// (microseconds), the clock for clock_nanosleep. nanosleep and the resolver
 // calls have none: their probes are NAME_enter() and NAME_exit(result).
 // errno is not an argument (reading it costs a call); a debugger reads the
 // thread's errno at the exit probe, where the hook has just set it.

@@ -1,6 +1,7 @@
-// The read/write family: read, readv, recv, recvfrom, recvmsg, write,
-// writev, send, sendto, sendmsg. Each is hooked_read / hooked_write
-// (hook_support.h) around the original; POSIX semantics come from the kernel.
+// The read/write family: read, readv, recv, recvfrom, recvmsg, recvmmsg,
+// write, writev, send, sendto, sendmsg, sendmmsg. Each is hooked_read /
+// hooked_write (hook_support.h) around the original; POSIX semantics come
+// from the kernel.
 // Two per-call flags change the waiting: MSG_DONTWAIT (the caller wants
 // EAGAIN at once, so the call goes straight to the kernel) and MSG_WAITALL
 // (the caller wants the whole request, see hooked_read_all). Each hook fires
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <vector>
@@ -22,6 +24,7 @@ using co::hooks::ensure_init;
 using co::hooks::hooked_read;
 using co::hooks::hooked_read_all;
 using co::hooks::hooked_write;
+using co::hooks::kept_errno;
 
 std::size_t iov_total(const struct iovec* iov, int count) {
   std::size_t total = 0;
@@ -127,6 +130,117 @@ ssize_t sendmsg_body(int fd, const struct msghdr* msg, int flags) {
   });
 }
 
+// recvmmsg on a blocking socket is the kernel's loop of blocking recvmsg
+// calls: it returns when all `vlen` messages came, when `timeout` (checked
+// only after each message: it never ends a wait) has passed, or, with
+// MSG_WAITFORONE, when no more is there after the first; an error after some
+// messages returns their count. The non-blocking socket underneath gives
+// what is there: the hook waits for more until then.
+int recvmmsg_body(int fd, struct mmsghdr* vec, unsigned int vlen, int flags,
+                  struct timespec* timeout) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return recvmmsg_f(fd, vec, vlen, flags, timeout);
+  co::detail::FdCtx* ctx = nullptr;
+  if (co::hooks::choose_path(fd, &ctx) != co::hooks::Path::try_then_wait || vlen == 0) {
+    return hooked_read(fd, [&] { return recvmmsg_f(fd, vec, vlen, flags, timeout); });
+  }
+  std::int64_t end = 0;  // the timeout's end (now_ns() time); 0: none
+  if (timeout != nullptr) {
+    // The kernel's answer to a bad timeout (EINVAL, EFAULT) comes at once.
+    if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000) {
+      return recvmmsg_f(fd, vec, vlen, flags, timeout);
+    }
+    end = co::detail::now_ns() + static_cast<std::int64_t>(timeout->tv_sec) * 1'000'000'000 +
+          timeout->tv_nsec;
+  }
+  // SO_RCVTIMEO bounds each wait for a message, as it bounds each recvmsg.
+  std::int64_t deadline = co::hooks::deadline_from(ctx->recv_timeout_ns);
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
+  unsigned int done = 0;
+  for (;;) {
+    const int more = (flags & MSG_WAITFORONE) && done > 0 ? MSG_DONTWAIT : 0;
+    const int n = recvmmsg_f(fd, vec + done, vlen - done, flags | more, nullptr);
+    if (n > 0) {
+      done += static_cast<unsigned int>(n);
+      deadline = co::hooks::deadline_from(ctx->recv_timeout_ns);
+      const bool expired = end != 0 && co::detail::now_ns() >= end;
+      if (done == vlen || expired) break;
+      continue;
+    }
+    if (n == 0) break;
+    const int err = co::detail::thread_errno();
+    if (done > 0 && (more != 0 || (err != EAGAIN && err != EWOULDBLOCK))) break;
+    if (err != EAGAIN && err != EWOULDBLOCK) return -1;
+    const int r = co::hooks::wait_ready(fd, POLLIN, deadline);
+    if (r <= 0) {
+      if (done > 0) break;
+      if (r == 0) co::detail::thread_errno() = EAGAIN;  // SO_RCVTIMEO passed
+      return -1;
+    }
+  }
+  if (timeout != nullptr) {  // the kernel writes back the time left
+    const std::int64_t left = std::max<std::int64_t>(end - co::detail::now_ns(), 0);
+    timeout->tv_sec = static_cast<time_t>(left / 1'000'000'000);
+    timeout->tv_nsec = static_cast<long>(left % 1'000'000'000);
+  }
+  return kept_errno(static_cast<int>(done), entry_errno);
+}
+
+std::size_t msg_total(const struct msghdr& msg) {
+  return iov_total(msg.msg_iov, static_cast<int>(msg.msg_iovlen));
+}
+
+// sendmmsg on a blocking socket is the kernel's loop of blocking sendmsg
+// calls: every message is sent whole; an error after some messages returns
+// their count. On the non-blocking socket underneath, the hook waits when
+// the buffer is full and, on a stream, finishes a message sent in part.
+int sendmmsg_body(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
+  ensure_init();
+  if (flags & MSG_DONTWAIT) return sendmmsg_f(fd, vec, vlen, flags);
+  co::detail::FdCtx* ctx = nullptr;
+  const co::hooks::Path path = co::hooks::choose_path(fd, &ctx);
+  if (path == co::hooks::Path::pass_through || vlen == 0) return sendmmsg_f(fd, vec, vlen, flags);
+  if (path == co::hooks::Path::wait_then_call) {
+    return static_cast<int>(hooked_write(fd, 0, [&](std::size_t) {
+      return static_cast<ssize_t>(sendmmsg_f(fd, vec, vlen, flags));
+    }));
+  }
+  const std::int64_t deadline = co::hooks::deadline_from(ctx->send_timeout_ns);
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
+  unsigned int done = 0;
+  while (done < vlen) {
+    const int n = sendmmsg_f(fd, vec + done, vlen - done, flags);
+    if (n > 0) {
+      done += static_cast<unsigned int>(n);
+      struct mmsghdr& last = vec[done - 1];
+      if (ctx->stream && last.msg_len < msg_total(last.msg_hdr)) {
+        // The rest of a message sent in part: its plain bytes, as sendmsg's.
+        std::vector<struct iovec> rest = iov_after(
+            last.msg_hdr.msg_iov, static_cast<int>(last.msg_hdr.msg_iovlen), last.msg_len);
+        struct msghdr tail {};
+        tail.msg_iov = rest.data();
+        tail.msg_iovlen = rest.size();
+        const ssize_t more = sendmsg_body(fd, &tail, flags);
+        if (more > 0) last.msg_len += static_cast<unsigned int>(more);
+        if (more < 0 || last.msg_len < msg_total(last.msg_hdr)) break;
+      }
+      continue;
+    }
+    const int err = co::detail::thread_errno();
+    if (err != EAGAIN && err != EWOULDBLOCK) {
+      if (done > 0) break;
+      return -1;
+    }
+    const int r = co::hooks::wait_ready(fd, POLLOUT, deadline);
+    if (r <= 0) {
+      if (done > 0) break;
+      if (r == 0) co::detail::thread_errno() = EAGAIN;  // SO_SNDTIMEO passed
+      return -1;
+    }
+  }
+  return kept_errno(static_cast<int>(done), entry_errno);
+}
+
 }  // namespace
 
 extern "C" {
@@ -206,6 +320,20 @@ ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   COSCOPE_HOOK_ENTER(sendmsg, fd);
   const ssize_t n = sendmsg_body(fd, msg, flags);
   COSCOPE_HOOK_EXIT(sendmsg, fd, n);
+  return n;
+}
+
+int recvmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags, struct timespec* timeout) {
+  COSCOPE_HOOK_ENTER(recvmmsg, fd);
+  const int n = recvmmsg_body(fd, vec, vlen, flags, timeout);
+  COSCOPE_HOOK_EXIT(recvmmsg, fd, n);
+  return n;
+}
+
+int sendmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
+  COSCOPE_HOOK_ENTER(sendmmsg, fd);
+  const int n = sendmmsg_body(fd, vec, vlen, flags);
+  COSCOPE_HOOK_EXIT(sendmmsg, fd, n);
   return n;
 }
 

@@ -2,6 +2,7 @@
 #include "originals.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,7 +12,11 @@
 #include <cstdlib>
 
 // glibc's internal aliases, present in its static archive. Weak: a dynamic
-// link does not need them (and libc.so does not export most of them).
+// link does not need them. None may be one that libc.so exports under
+// GLIBC_PRIVATE (__libc_fcntl64, __recv, __socket, ...): even a weak reference
+// records that version in libcoscope.so, a dependency on glibc's internals
+// that a later glibc may drop (as 2.34 dropped __libc_dlsym). Such originals
+// are found by dlsym at run time, or are a direct system call when static.
 extern "C" {
 ssize_t __libc_read(int, void*, size_t) __attribute__((weak));
 ssize_t __libc_write(int, const void*, size_t) __attribute__((weak));
@@ -27,7 +32,6 @@ int __libc_connect(int, const struct sockaddr*, socklen_t) __attribute__((weak))
 int __libc_accept(int, struct sockaddr*, socklen_t*) __attribute__((weak));
 int __libc_close(int) __attribute__((weak));
 int __libc_poll(struct pollfd*, nfds_t, int) __attribute__((weak));
-int __libc_fcntl64(int, int, ...) __attribute__((weak));
 int __libc_select(int, fd_set*, fd_set*, fd_set*, struct timeval*) __attribute__((weak));
 ssize_t __readv(int, const struct iovec*, int) __attribute__((weak));
 ssize_t __writev(int, const struct iovec*, int) __attribute__((weak));
@@ -35,6 +39,8 @@ int __nanosleep(const struct timespec*, struct timespec*) __attribute__((weak));
 int __pipe(int*) __attribute__((weak));
 int __dup2(int, int) __attribute__((weak));
 int __sigaction(int, const struct sigaction*, struct sigaction*) __attribute__((weak));
+FILE* _IO_new_fdopen(int, const char*) __attribute__((weak));
+int _IO_new_fclose(FILE*) __attribute__((weak));
 }
 
 namespace {
@@ -61,6 +67,21 @@ int sys_dup(int fd) {
 int sys_dup3(int a, int b, int f) {
   return static_cast<int>(syscall(SYS_dup3, a, b, f));
 }
+// glibc's fcntl64 on x86-64, less the cancellation point of F_SETLKW: F_GETOWN
+// goes through F_GETOWN_EX, since an owner that is a process group comes
+// back negative, which a plain F_GETOWN cannot tell from an error.
+int sys_fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (cmd == F_GETOWN) {
+    struct f_owner_ex owner {};
+    if (syscall(SYS_fcntl, fd, F_GETOWN_EX, &owner) < 0) return -1;
+    return owner.type == F_OWNER_PGRP ? -owner.pid : owner.pid;
+  }
+  return static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
+}
 int sys_ioctl(int fd, unsigned long req, ...) {
   va_list ap;
   va_start(ap, req);
@@ -79,6 +100,38 @@ int sys_ppoll(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset
 }
 int sys_epoll_wait(int e, struct epoll_event* ev, int m, int t) {
   return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, nullptr, kKernelSigsetSize));
+}
+int sys_recvmmsg(int fd, struct mmsghdr* v, unsigned int n, int f, struct timespec* t) {
+  return static_cast<int>(syscall(SYS_recvmmsg, fd, v, n, f, t));
+}
+int sys_sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int f) {
+  return static_cast<int>(syscall(SYS_sendmmsg, fd, v, n, f));
+}
+int sys_epoll_pwait(int e, struct epoll_event* ev, int m, int t, const sigset_t* s) {
+  return static_cast<int>(syscall(SYS_epoll_pwait, e, ev, m, t, s, kKernelSigsetSize));
+}
+int sys_epoll_pwait2(int e, struct epoll_event* ev, int m, const struct timespec* t,
+                     const sigset_t* s) {
+  return static_cast<int>(syscall(SYS_epoll_pwait2, e, ev, m, t, s, kKernelSigsetSize));
+}
+// The kernel's pselect6 writes the time left into its timeout and takes the
+// mask with its size; pselect(3) does neither to the caller.
+int sys_pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* t,
+                const sigset_t* s) {
+  struct timespec left {};
+  if (t != nullptr) left = *t;
+  struct {
+    const sigset_t* set;
+    unsigned long size;
+  } mask{s, kKernelSigsetSize};
+  return static_cast<int>(syscall(SYS_pselect6, n, r, w, e, t != nullptr ? &left : nullptr, &mask));
+}
+// clock_nanosleep(3) returns the error number and leaves errno alone.
+int sys_clock_nanosleep(clockid_t c, int flags, const struct timespec* req, struct timespec* rem) {
+  const int saved_errno = errno;
+  const int err = syscall(SYS_clock_nanosleep, c, flags, req, rem) < 0 ? errno : 0;
+  errno = saved_errno;
+  return err;
 }
 int sys_nanosleep(const struct timespec* req, struct timespec* rem) {
   return static_cast<int>(syscall(SYS_nanosleep, req, rem));
@@ -140,19 +193,27 @@ writev_t writev_f;
 send_t send_f;
 sendto_t sendto_f;
 sendmsg_t sendmsg_f;
+recvmmsg_t recvmmsg_f;
+sendmmsg_t sendmmsg_f;
 poll_t poll_f;
 ppoll_t ppoll_f;
 select_t select_f;
+pselect_t pselect_f;
 epoll_wait_t epoll_wait_f;
+epoll_pwait_t epoll_pwait_f;
+epoll_pwait2_t epoll_pwait2_f;
 sleep_t sleep_f;
 usleep_t usleep_f;
 nanosleep_t nanosleep_f;
+clock_nanosleep_t clock_nanosleep_f;
 gethostbyname_t gethostbyname_f;
 gethostbyname_r_t gethostbyname_r_f;
 gethostbyname2_r_t gethostbyname2_r_f;
 gethostbyaddr_t gethostbyaddr_f;
 gethostbyaddr_r_t gethostbyaddr_r_f;
 getaddrinfo_t getaddrinfo_f;
+fdopen_t fdopen_f;
+fclose_t fclose_f;
 sigaction_t sigaction_f;
 
 void coroutine_hook_init(void) {
@@ -171,7 +232,7 @@ void coroutine_hook_init(void) {
   resolve<dup_t>(dup_f, "dup", nullptr, sys_dup);
   resolve<dup2_t>(dup2_f, "dup2", __dup2, nullptr);
   resolve<dup3_t>(dup3_f, "dup3", nullptr, sys_dup3);
-  resolve<fcntl_t>(fcntl_f, "fcntl", __libc_fcntl64, nullptr);
+  resolve<fcntl_t>(fcntl_f, "fcntl", nullptr, sys_fcntl);
   resolve<ioctl_t>(ioctl_f, "ioctl", nullptr, sys_ioctl);
   resolve<setsockopt_t>(setsockopt_f, "setsockopt", nullptr, sys_setsockopt);
   resolve<getsockopt_t>(getsockopt_f, "getsockopt", nullptr, sys_getsockopt);
@@ -185,13 +246,22 @@ void coroutine_hook_init(void) {
   resolve<send_t>(send_f, "send", __libc_send, nullptr);
   resolve<sendto_t>(sendto_f, "sendto", __libc_sendto, nullptr);
   resolve<sendmsg_t>(sendmsg_f, "sendmsg", __libc_sendmsg, nullptr);
+  resolve<recvmmsg_t>(recvmmsg_f, "recvmmsg", nullptr, sys_recvmmsg);
+  resolve<sendmmsg_t>(sendmmsg_f, "sendmmsg", nullptr, sys_sendmmsg);
   resolve<poll_t>(poll_f, "poll", __libc_poll, nullptr);
   resolve<ppoll_t>(ppoll_f, "ppoll", nullptr, sys_ppoll);
   resolve<select_t>(select_f, "select", __libc_select, nullptr);
+  resolve<pselect_t>(pselect_f, "pselect", nullptr, sys_pselect);
   resolve<epoll_wait_t>(epoll_wait_f, "epoll_wait", nullptr, sys_epoll_wait);
+  resolve<epoll_pwait_t>(epoll_pwait_f, "epoll_pwait", nullptr, sys_epoll_pwait);
+  // glibc before 2.35 has no epoll_pwait2: the system call, if the kernel has it.
+  resolve<epoll_pwait2_t>(epoll_pwait2_f, "epoll_pwait2", nullptr, sys_epoll_pwait2);
   resolve<sleep_t>(sleep_f, "sleep", nullptr, sys_sleep);
   resolve<usleep_t>(usleep_f, "usleep", nullptr, sys_usleep);
   resolve<nanosleep_t>(nanosleep_f, "nanosleep", __nanosleep, sys_nanosleep);
+  resolve<clock_nanosleep_t>(clock_nanosleep_f, "clock_nanosleep", nullptr, sys_clock_nanosleep);
+  resolve<fdopen_t>(fdopen_f, "fdopen", _IO_new_fdopen, nullptr);
+  resolve<fclose_t>(fclose_f, "fclose", _IO_new_fclose, nullptr);
   resolve<sigaction_t>(sigaction_f, "sigaction", __sigaction, nullptr);
   if (dynamic) {
     // The resolver has no static equivalent: glibc's static resolver loads

@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -50,15 +51,22 @@ using writev_t = ssize_t (*)(int, const struct iovec*, int);
 using send_t = ssize_t (*)(int, const void*, size_t, int);
 using sendto_t = ssize_t (*)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
 using sendmsg_t = ssize_t (*)(int, const struct msghdr*, int);
+using recvmmsg_t = int (*)(int, struct mmsghdr*, unsigned int, int, struct timespec*);
+using sendmmsg_t = int (*)(int, struct mmsghdr*, unsigned int, int);
 
 using poll_t = int (*)(struct pollfd*, nfds_t, int);
 using ppoll_t = int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*);
 using select_t = int (*)(int, fd_set*, fd_set*, fd_set*, struct timeval*);
+using pselect_t = int (*)(int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*);
 using epoll_wait_t = int (*)(int, struct epoll_event*, int, int);
+using epoll_pwait_t = int (*)(int, struct epoll_event*, int, int, const sigset_t*);
+using epoll_pwait2_t = int (*)(int, struct epoll_event*, int, const struct timespec*,
+                               const sigset_t*);
 
 using sleep_t = unsigned int (*)(unsigned int);
 using usleep_t = int (*)(useconds_t);
 using nanosleep_t = int (*)(const struct timespec*, struct timespec*);
+using clock_nanosleep_t = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
 
 using gethostbyname_t = struct hostent* (*)(const char*);
 using gethostbyname_r_t = int (*)(const char*, struct hostent*, char*, size_t, struct hostent**,
@@ -69,6 +77,9 @@ using gethostbyaddr_t = struct hostent* (*)(const void*, socklen_t, int);
 using gethostbyaddr_r_t = int (*)(const void*, socklen_t, int, struct hostent*, char*, size_t,
                                   struct hostent**, int*);
 using getaddrinfo_t = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
+
+using fdopen_t = FILE* (*)(int, const char*);
+using fclose_t = int (*)(FILE*);
 
 using sigaction_t = int (*)(int, const struct sigaction*, struct sigaction*);
 
@@ -97,19 +108,27 @@ extern writev_t writev_f;
 extern send_t send_f;
 extern sendto_t sendto_f;
 extern sendmsg_t sendmsg_f;
+extern recvmmsg_t recvmmsg_f;
+extern sendmmsg_t sendmmsg_f;
 extern poll_t poll_f;
 extern ppoll_t ppoll_f;
 extern select_t select_f;
+extern pselect_t pselect_f;
 extern epoll_wait_t epoll_wait_f;
+extern epoll_pwait_t epoll_pwait_f;
+extern epoll_pwait2_t epoll_pwait2_f;
 extern sleep_t sleep_f;
 extern usleep_t usleep_f;
 extern nanosleep_t nanosleep_f;
+extern clock_nanosleep_t clock_nanosleep_f;
 extern gethostbyname_t gethostbyname_f;
 extern gethostbyname_r_t gethostbyname_r_f;
 extern gethostbyname2_r_t gethostbyname2_r_f;
 extern gethostbyaddr_t gethostbyaddr_f;
 extern gethostbyaddr_r_t gethostbyaddr_r_f;
 extern getaddrinfo_t getaddrinfo_f;
+extern fdopen_t fdopen_f;
+extern fclose_t fclose_f;
 extern sigaction_t sigaction_f;
 
 /// Resolves every original once; exits with a message naming any that is

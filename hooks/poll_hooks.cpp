@@ -1,5 +1,12 @@
-// poll, ppoll, select, epoll_wait: all of them wait through io_poll (the
-// role of libgo's libgo_poll), so a task parks instead of its thread.
+// poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2: all of
+// them wait through io_poll (the role of libgo's libgo_poll), so a task parks
+// instead of its thread.
+//
+// The signal masks of ppoll, pselect and epoll_pwait(2) cannot be swapped
+// atomically around a task's wait (the thread runs other tasks meanwhile):
+// in a coroutine the wait runs under the thread's own mask, as poll's does;
+// ppoll's and epoll_pwait(2)'s masks go only to the first, non-waiting call
+// that lets the kernel validate the arguments (see docs/hooks.md).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -72,13 +79,18 @@ int poll_body(struct pollfd* fds, nfds_t nfds, int timeout) {
   return co::detail::io_poll(fds, nfds, timeout, /*nonblocking_check=*/false);
 }
 
+bool valid_timespec(const struct timespec* ts) {
+  return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1'000'000'000;
+}
+
 // The signal mask cannot be swapped atomically around a task's wait; inside
 // a coroutine ppoll waits like poll (see docs/hooks.md).
+
 int ppoll_body(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo,
                const sigset_t* sigmask) {
   ensure_init();
   if (!in_coroutine()) return ppoll_f(fds, nfds, tmo, sigmask);
-  if (tmo != nullptr && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1'000'000'000)) {
+  if (tmo != nullptr && !valid_timespec(tmo)) {
     errno = EINVAL;
     return -1;
   }
@@ -90,16 +102,10 @@ int ppoll_body(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo,
   return co::detail::io_poll(fds, nfds, timeout, false);
 }
 
-int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+// select's wait in a coroutine, once its arguments are known to be valid and
+// its timeout not zero. Writes the time not slept back to `timeout`.
+int select_wait(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
                 struct timeval* timeout) {
-  ensure_init();
-  if (!in_coroutine()) return select_f(nfds, readfds, writefds, exceptfds, timeout);
-  // nfds above FD_SETSIZE is no error for the kernel (it stops at the fds
-  // that can be open); the caller then passes larger sets.
-  if (nfds < 0 || (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_usec < 0))) {
-    errno = EINVAL;
-    return -1;
-  }
   // As the kernel, examine no fd beyond the fd table (nor read or write the
   // sets there): only worth a look at the table when nfds exceeds the
   // common set size, which a table of that many fds is rare to reach.
@@ -109,7 +115,6 @@ int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
     long long ms = static_cast<long long>(timeout->tv_sec) * 1000 + (timeout->tv_usec + 999) / 1000;
     timeout_ms = ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
   }
-  if (timeout_ms == 0) return select_f(nfds, readfds, writefds, exceptfds, timeout);
   std::vector<struct pollfd> pfds;
   for (int fd = 0; fd < nfds; ++fd) {
     short events = 0;
@@ -164,14 +169,49 @@ int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   return count;
 }
 
-int epoll_wait_body(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+int select_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                struct timeval* timeout) {
   ensure_init();
-  if (!in_coroutine() || timeout == 0) return epoll_wait_f(epfd, events, maxevents, timeout);
-  // Let the kernel validate (EBADF, EINVAL, EFAULT) and report what is ready.
-  int n = epoll_wait_f(epfd, events, maxevents, 0);
-  if (n != 0) return n;
-  const std::int64_t deadline =
-      timeout < 0 ? -1 : co::detail::now_ns() + static_cast<std::int64_t>(timeout) * 1'000'000;
+  if (!in_coroutine()) return select_f(nfds, readfds, writefds, exceptfds, timeout);
+  // nfds above FD_SETSIZE is no error for the kernel (it stops at the fds
+  // that can be open); the caller then passes larger sets.
+  if (nfds < 0 || (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_usec < 0))) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_usec == 0) {
+    return select_f(nfds, readfds, writefds, exceptfds, timeout);
+  }
+  return select_wait(nfds, readfds, writefds, exceptfds, timeout);
+}
+
+// pselect: select with a timespec it leaves alone, and a signal mask.
+int pselect_body(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                 const struct timespec* timeout, const sigset_t* sigmask) {
+  ensure_init();
+  if (!in_coroutine()) return pselect_f(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+  if (nfds < 0 || (timeout != nullptr && !valid_timespec(timeout))) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
+    return pselect_f(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+  }
+  // To microseconds, rounded up: a wait is never shorter than asked.
+  struct timeval tv {};
+  if (timeout != nullptr) {
+    const long usec = (timeout->tv_nsec + 999) / 1000;
+    tv.tv_sec = timeout->tv_sec + usec / 1'000'000;
+    tv.tv_usec = usec % 1'000'000;
+  }
+  return select_wait(nfds, readfds, writefds, exceptfds, timeout != nullptr ? &tv : nullptr);
+}
+
+// Waits in a coroutine until the epoll instance has events or the deadline
+// (-1: none) passes; then collects them with `collect` (a zero-timeout
+// epoll_wait). The first call, made by the caller, validated the arguments.
+template <class Collect>
+int epoll_wait_until(int epfd, std::int64_t deadline, Collect&& collect) {
   for (;;) {
     // An epoll instance is itself pollable: readable when events are pending.
     struct pollfd pfd {
@@ -180,10 +220,61 @@ int epoll_wait_body(int epfd, struct epoll_event* events, int maxevents, int tim
     int r = co::detail::io_poll_until(&pfd, 1, deadline, false);
     if (r < 0) return -1;
     if (r == 0) return 0;
-    n = epoll_wait_f(epfd, events, maxevents, 0);
+    const int n = collect();
     if (n != 0) return n;
     if (deadline >= 0 && co::detail::now_ns() >= deadline) return 0;
   }
+}
+
+std::int64_t deadline_after_ms(int timeout) {
+  return timeout < 0 ? -1 : co::detail::now_ns() + static_cast<std::int64_t>(timeout) * 1'000'000;
+}
+
+int epoll_wait_body(int epfd, struct epoll_event* events, int maxevents, int timeout) {
+  ensure_init();
+  if (!in_coroutine() || timeout == 0) return epoll_wait_f(epfd, events, maxevents, timeout);
+  // Let the kernel validate (EBADF, EINVAL, EFAULT) and report what is ready.
+  const int n = epoll_wait_f(epfd, events, maxevents, 0);
+  if (n != 0) return n;
+  return epoll_wait_until(epfd, deadline_after_ms(timeout),
+                          [&] { return epoll_wait_f(epfd, events, maxevents, 0); });
+}
+
+int epoll_pwait_body(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                     const sigset_t* sigmask) {
+  ensure_init();
+  if (!in_coroutine() || timeout == 0) {
+    return epoll_pwait_f(epfd, events, maxevents, timeout, sigmask);
+  }
+  const int n = epoll_pwait_f(epfd, events, maxevents, 0, sigmask);
+  if (n != 0) return n;
+  return epoll_wait_until(epfd, deadline_after_ms(timeout),
+                          [&] { return epoll_wait_f(epfd, events, maxevents, 0); });
+}
+
+int epoll_pwait2_body(int epfd, struct epoll_event* events, int maxevents,
+                      const struct timespec* timeout, const sigset_t* sigmask) {
+  ensure_init();
+  const struct timespec zero {};
+  if (!in_coroutine() || (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0)) {
+    return epoll_pwait2_f(epfd, events, maxevents, timeout, sigmask);
+  }
+  // The kernel validates the timeout too (EINVAL), with everything else.
+  if (timeout != nullptr && !valid_timespec(timeout)) {
+    return epoll_pwait2_f(epfd, events, maxevents, timeout, sigmask);
+  }
+  const int n = epoll_pwait2_f(epfd, events, maxevents, &zero, sigmask);
+  if (n != 0) return n;
+  std::int64_t deadline = -1;
+  if (timeout != nullptr) {
+    const std::int64_t now = co::detail::now_ns();
+    const std::int64_t max_sec = (INT64_MAX - now) / 1'000'000'000 - 1;
+    deadline =
+        timeout->tv_sec >= max_sec
+            ? -1
+            : now + static_cast<std::int64_t>(timeout->tv_sec) * 1'000'000'000 + timeout->tv_nsec;
+  }
+  return epoll_wait_until(epfd, deadline, [&] { return epoll_wait_f(epfd, events, maxevents, 0); });
 }
 
 }  // namespace
@@ -212,10 +303,34 @@ int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   return n;
 }
 
+int pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+            const struct timespec* timeout, const sigset_t* sigmask) {
+  COSCOPE_HOOK_ENTER(pselect, nfds);
+  const int n = pselect_body(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+  COSCOPE_HOOK_EXIT(pselect, nfds, n);
+  return n;
+}
+
 int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
   COSCOPE_HOOK_ENTER(epoll_wait, epfd);
   const int n = epoll_wait_body(epfd, events, maxevents, timeout);
   COSCOPE_HOOK_EXIT(epoll_wait, epfd, n);
+  return n;
+}
+
+int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
+                const sigset_t* sigmask) {
+  COSCOPE_HOOK_ENTER(epoll_pwait, epfd);
+  const int n = epoll_pwait_body(epfd, events, maxevents, timeout, sigmask);
+  COSCOPE_HOOK_EXIT(epoll_pwait, epfd, n);
+  return n;
+}
+
+int epoll_pwait2(int epfd, struct epoll_event* events, int maxevents,
+                 const struct timespec* timeout, const sigset_t* sigmask) {
+  COSCOPE_HOOK_ENTER(epoll_pwait2, epfd);
+  const int n = epoll_pwait2_body(epfd, events, maxevents, timeout, sigmask);
+  COSCOPE_HOOK_EXIT(epoll_pwait2, epfd, n);
   return n;
 }
 

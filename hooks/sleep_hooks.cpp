@@ -1,6 +1,7 @@
-// The sleep family: sleep, usleep, nanosleep. In a coroutine the task parks
-// in TaskState::sleep on the scheduler's timer queue - the "centralised
-// controller" the notes see in libgo's sleep - and the thread runs others.
+// The sleep family: sleep, usleep, nanosleep, clock_nanosleep. In a
+// coroutine the task parks in TaskState::sleep on the scheduler's timer
+// queue - the "centralised controller" the notes see in libgo's sleep - and
+// the thread runs others.
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -57,6 +58,10 @@ bool task_sleep_ns(long long ns, long long* left_ns) {
 // once on a word that does not hold the value it waits for. True (errno
 // set) if rejected; otherwise errno is left as it was.
 bool kernel_rejects_timespec(const struct timespec* req) {
+  if (req == nullptr) {  // FUTEX_WAIT takes a null timeout as "none"
+    errno = EFAULT;
+    return true;
+  }
   static const std::uint32_t never_one = 0;
   const int saved_errno = errno;
   if (::syscall(SYS_futex, &never_one, FUTEX_WAIT_PRIVATE, 1u, req, nullptr, 0) < 0 &&
@@ -105,6 +110,54 @@ int nanosleep_body(const struct timespec* req, struct timespec* rem) {
   return 0;
 }
 
+// The clocks a task can sleep on: the timer queue keeps CLOCK_MONOTONIC time
+// (now_ns()), and a REALTIME or BOOTTIME deadline is turned into it. Others
+// (the CPU-time clocks, the _ALARM clocks, invalid ids) are the original's
+// business: it sleeps or gives the kernel's error.
+bool task_can_sleep_on(clockid_t clock) {
+  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
+}
+
+// clock_nanosleep returns the error number and leaves errno as it was.
+int clock_nanosleep_body(clockid_t clock, int flags, const struct timespec* req,
+                         struct timespec* rem) {
+  ensure_init();
+  if (!in_coroutine() || !task_can_sleep_on(clock)) {
+    return clock_nanosleep_f(clock, flags, req, rem);
+  }
+  const int entry_errno = errno;  // before any wait: this thread's, read directly
+  if (kernel_rejects_timespec(req)) {
+    const int err = errno;
+    errno = entry_errno;
+    return err;
+  }
+  long long ns = 0;
+  if (flags & TIMER_ABSTIME) {
+    // Measured once against `clock`: a later clock_settime (or a suspend,
+    // on CLOCK_BOOTTIME) does not move the wake-up, as it would the
+    // kernel's (see docs/hooks.md).
+    struct timespec now {};
+    clock_gettime(clock, &now);
+    const long long sec = static_cast<long long>(req->tv_sec) - now.tv_sec;
+    ns = sec >= kForever / 1'000'000'000 ? kForever
+                                         : sec * 1'000'000'000 + (req->tv_nsec - now.tv_nsec);
+  } else {
+    ns = req->tv_sec >= kForever / 1'000'000'000
+             ? kForever
+             : static_cast<long long>(req->tv_sec) * 1'000'000'000 + req->tv_nsec;
+  }
+  long long left_ns = 0;
+  if (task_sleep_ns(ns, &left_ns)) return 0;  // errno put back by task_sleep_ns
+  const int err = co::detail::thread_errno();
+  // Only a relative sleep reports the time left, as the kernel's.
+  if (err == EINTR && !(flags & TIMER_ABSTIME) && rem != nullptr) {
+    rem->tv_sec = static_cast<time_t>(left_ns / 1'000'000'000);
+    rem->tv_nsec = static_cast<long>(left_ns % 1'000'000'000);
+  }
+  co::detail::thread_errno() = entry_errno;
+  return err;
+}
+
 }  // namespace
 
 extern "C" {
@@ -127,6 +180,13 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
   COSCOPE_HOOK_ENTER_NO_SUBJECT(nanosleep);
   const int r = nanosleep_body(req, rem);
   COSCOPE_HOOK_EXIT_NO_SUBJECT(nanosleep, r);
+  return r;
+}
+
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec* req, struct timespec* rem) {
+  COSCOPE_HOOK_ENTER(clock_nanosleep, clock);
+  const int r = clock_nanosleep_body(clock, flags, req, rem);
+  COSCOPE_HOOK_EXIT(clock_nanosleep, clock, r);
   return r;
 }
 

@@ -7,8 +7,11 @@
 // another (seconds instead of a fraction of one).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,6 +219,8 @@ TEST(HooksConcurrency, SleepFamilyRejectsBadInputLikeTheKernel) {
     errno = 0;
     record(::nanosleep(&negative_nsec, nullptr));
     errno = 0;
+    record(::nanosleep(nullptr, nullptr));
+    errno = 0;
     record(::sleep(0));
     errno = 0;
     record(::usleep(0));
@@ -233,6 +238,7 @@ TEST(HooksConcurrency, SleepFamilyRejectsBadInputLikeTheKernel) {
     EXPECT_EQ(hooked[i].err, native[i].err) << "call " << i;
   }
   EXPECT_EQ(native[0], (SleepOutcome{-1, EINVAL}));
+  EXPECT_EQ(native[3], (SleepOutcome{-1, EFAULT}));
 }
 
 // ---- echo server, a coroutine per connection, two workers --------------------
@@ -423,6 +429,130 @@ TEST(HooksConcurrency, SleepInACoroutineLetsOthersRun) {
   const int ticks = TicksDuring([&] { result = ::sleep(1); });
   EXPECT_EQ(result, 0u);
   EXPECT_GE(ticks, 3) << "the other coroutine did not run while sleep() waited";
+}
+
+// The waits with a clock or a signal mask park too: each waits 300 ms for
+// nothing while the other task ticks.
+TEST(HooksConcurrency, ClockNanosleepLetsOthersRun) {
+  for (clockid_t clock : {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME}) {
+    for (int flags : {0, TIMER_ABSTIME}) {
+      SCOPED_TRACE("clock " + std::to_string(clock) + ", flags " + std::to_string(flags));
+      int result = -1;
+      const int ticks = TicksDuring([&] {
+        timespec req{0, 300'000'000};
+        if (flags == TIMER_ABSTIME) {
+          timespec now{};
+          clock_gettime(clock, &now);
+          req.tv_sec = now.tv_sec + (now.tv_nsec + req.tv_nsec) / 1'000'000'000;
+          req.tv_nsec = (now.tv_nsec + req.tv_nsec) % 1'000'000'000;
+        }
+        result = clock_nanosleep(clock, flags, &req, nullptr);
+      });
+      EXPECT_EQ(result, 0);
+      EXPECT_GE(ticks, 10) << "the other coroutine did not run while clock_nanosleep waited";
+    }
+  }
+}
+
+TEST(HooksConcurrency, PselectLetsOthersRun) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int result = -1;
+  const int ticks = TicksDuring([&] {
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(p[0], &readable);
+    const timespec timeout{0, 300'000'000};
+    sigset_t mask;
+    sigemptyset(&mask);
+    result = pselect(p[0] + 1, &readable, nullptr, nullptr, &timeout, &mask);
+  });
+  close(p[0]);
+  close(p[1]);
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while pselect waited";
+}
+
+TEST(HooksConcurrency, EpollPwaitAndPwait2LetOthersRun) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  epoll_event out[1];
+  int result = -1;
+  int ticks = TicksDuring([&] { result = epoll_pwait(ep, out, 1, 300, &mask); });
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while epoll_pwait waited";
+  result = -1;
+  ticks = TicksDuring([&] {
+    const timespec timeout{0, 300'000'000};
+    result = epoll_pwait2(ep, out, 1, &timeout, &mask);
+  });
+  EXPECT_EQ(result, 0);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while epoll_pwait2 waited";
+  close(ep);
+  close(p[0]);
+  close(p[1]);
+}
+
+// recvmmsg and sendmmsg park too: a datagram comes, or a full socket is
+// drained, from a thread 300 ms later.
+TEST(HooksConcurrency, RecvmmsgAndSendmmsgLetOthersRun) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+  char buf[8];
+  iovec iov{buf, sizeof buf};
+  mmsghdr msg{};
+  msg.msg_hdr.msg_iov = &iov;
+  msg.msg_hdr.msg_iovlen = 1;
+  std::thread sender;
+  int result = -1;
+  int ticks = TicksDuring([&] {
+    sender = std::thread([&] {
+      std::this_thread::sleep_for(300ms);
+      (void)!::send(sv[1], "d", 1, 0);
+    });
+    result = recvmmsg(sv[0], &msg, 1, 0, nullptr);
+  });
+  sender.join();
+  EXPECT_EQ(result, 1);
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while recvmmsg waited";
+  close(sv[0]);
+  close(sv[1]);
+
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  // Fill the socket (non-blocking, so the filling never waits), then block.
+  ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
+  static char chunk[65536];
+  long long filled = 0;
+  for (ssize_t n; (n = ::write(sv[1], chunk, sizeof chunk)) > 0;) filled += n;
+  ::fcntl(sv[1], F_SETFL, 0);
+  std::string big(100'000, 'b');
+  iovec big_iov{big.data(), big.size()};
+  msg.msg_hdr.msg_iov = &big_iov;
+  std::thread drainer;
+  result = -1;
+  ticks = TicksDuring([&] {
+    drainer = std::thread([&] {
+      std::this_thread::sleep_for(300ms);
+      for (long long left = filled + static_cast<long long>(big.size()); left > 0;) {
+        const ssize_t n = ::read(sv[0], chunk, sizeof chunk);
+        if (n <= 0) break;
+        left -= n;
+      }
+    });
+    result = sendmmsg(sv[1], &msg, 1, 0);
+  });
+  drainer.join();
+  EXPECT_EQ(result, 1);
+  EXPECT_EQ(msg.msg_len, big.size());
+  EXPECT_GE(ticks, 10) << "the other coroutine did not run while sendmmsg waited";
+  close(sv[0]);
+  close(sv[1]);
 }
 
 // ---- the resolver family ------------------------------------------------------------

@@ -447,6 +447,79 @@ TEST(SignalInterrupts, UsleepGivesEintr) {
       Outcome{-1, EINTR, 1});
 }
 
+// clock_nanosleep returns the error number (EINTR) and leaves errno alone; a
+// relative sleep writes the time left, an absolute one does not.
+TEST(SignalInterrupts, ClockNanosleepReturnsEintrAndWritesTheTimeLeftWhenRelative) {
+  for (int flags : {0, TIMER_ABSTIME}) {
+    for (Runner runner : {Runner::native, Runner::hooked_thread, Runner::task}) {
+      SCOPED_TRACE(std::string(to_string(runner)) + (flags ? ", absolute" : ", relative"));
+      timespec left{-1, -1};
+      Outcome o = run(
+          runner, true,
+          Scenario{[&left, flags] {
+                     timespec req{5, 0};
+                     if (flags == TIMER_ABSTIME) {
+                       timespec now{};
+                       clock_gettime(CLOCK_MONOTONIC, &now);
+                       req.tv_sec += now.tv_sec;
+                     }
+                     return static_cast<long>(clock_nanosleep(CLOCK_MONOTONIC, flags, &req, &left));
+                   },
+                   {}});
+      EXPECT_EQ(o, (Outcome{EINTR, 0, 1}));
+      if (flags == TIMER_ABSTIME) {
+        EXPECT_EQ(left.tv_sec, -1) << "an absolute sleep wrote the time left";
+      } else {
+        const long long left_ns = left.tv_sec * 1'000'000'000LL + left.tv_nsec;
+        EXPECT_GT(left_ns, 0);
+        EXPECT_LT(left_ns, 5'000'000'000LL);
+      }
+    }
+  }
+}
+
+TEST(SignalInterrupts, PselectGivesEintrEvenUnderSaRestart) {
+  expect_all(
+      true,
+      [] {
+        auto pipe = std::make_shared<Pipe>();
+        return Scenario{[pipe] {
+                          fd_set readable;
+                          FD_ZERO(&readable);
+                          FD_SET(pipe->r, &readable);
+                          const timespec five_s{5, 0};
+                          return static_cast<long>(
+                              pselect(pipe->r + 1, &readable, nullptr, nullptr, &five_s, nullptr));
+                        },
+                        {}};
+      },
+      Outcome{-1, EINTR, 1});
+}
+
+TEST(SignalInterrupts, EpollPwaitAndPwait2GiveEintrEvenUnderSaRestart) {
+  for (bool pwait2 : {false, true}) {
+    SCOPED_TRACE(pwait2 ? "epoll_pwait2" : "epoll_pwait");
+    expect_all(
+        true,
+        [pwait2] {
+          auto pipe = std::make_shared<Pipe>();
+          int ep = epoll_create1(EPOLL_CLOEXEC);
+          pipe->fds.push_back(ep);
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          EXPECT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, pipe->r, &ev), 0);
+          return Scenario{
+              [pipe, ep, pwait2] {
+                epoll_event out[1];
+                return static_cast<long>(pwait2 ? epoll_pwait2(ep, out, 1, nullptr, nullptr)
+                                                : epoll_pwait(ep, out, 1, -1, nullptr));
+              },
+              {}};
+        },
+        Outcome{-1, EINTR, 1});
+  }
+}
+
 // ---- where tasks differ from threads -------------------------------------------
 
 // Run on the test thread while `parked` tasks wait on `sched`, then signal.

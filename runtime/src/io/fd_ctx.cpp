@@ -216,5 +216,12 @@ void fd_ctx_set_sys_nonblocking(FdCtx* ctx) noexcept {
   update_file(ctx, [](FdCtx* c) { c->sys_nonblocking = true; });
 }
 
+void fd_ctx_set_unmanaged(FdCtx* ctx) noexcept {
+  update_file(ctx, [](FdCtx* c) {
+    c->managed = false;
+    c->sys_nonblocking = false;
+  });
+}
+
 }  // namespace detail
 }  // namespace co

@@ -112,6 +112,12 @@ void fd_ctx_set_user_nonblocking(FdCtx* ctx, bool on) noexcept;
 /// Records that the runtime set O_NONBLOCK on ctx's open file description,
 /// on ctx and on every fd that shares it (so all of them hide it).
 void fd_ctx_set_sys_nonblocking(FdCtx* ctx) noexcept;
+/// Gives ctx's open file description back to the program (fdopen: stdio
+/// reads and writes it through glibc's internal calls, which must block as
+/// the program asked): on ctx and every fd that shares it, the runtime no
+/// longer sets O_NONBLOCK (managed = false) and no longer has it set
+/// (sys_nonblocking = false); the caller clears the flag in the kernel.
+void fd_ctx_set_unmanaged(FdCtx* ctx) noexcept;
 
 }  // namespace detail
 }  // namespace co
