@@ -594,12 +594,11 @@ TEST_F(DeathTest, FaultInAnotherTaskReportsTheOverflowNotYetSwitchedOut) {
               });
             },
             {.name = "overflower", .stack_size = kRoomyStack, .scheduler = &a});
-        co::spawn(
-            [] {
-              SpinUntilPhase(1);
-              *g_nowhere = 1;
-            },
-            {.name = "victim", .stack_size = 64 * 1024, .scheduler = &b});
+        // The victim's stack is mapped only once the landing zone is there,
+        // so the kernel cannot put it in that place first.
+        while (g_phase.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        co::spawn([] { *g_nowhere = 1; },
+                  {.name = "victim", .stack_size = 64 * 1024, .scheduler = &b});
         b.WaitUntilNoTask();
       },
       DiedOfSegv,
