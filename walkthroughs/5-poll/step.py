@@ -491,7 +491,9 @@ def select_nonblocking_check(t):
     bt = gdb.after_command("bt 4", occurrence=1)
     expect(bt.has(r"^#0 .*co::detail::io_poll\(.*nonblocking_check=(nonblocking_check@entry=)?true\)"),
            "io_poll did not get nonblocking_check true")
-    expect(bt.has(r"^#1 .*select_body") and bt.has(r"^#2 .*select\(int, fd_set\*"), "io_poll was not called by select")
+    # io_poll's callers up to the hooked select (inlined helpers may add a frame).
+    expect(bt.has(r"^#[1-3] .*select_body") and bt.has(r"^#[2-3] .*select\(int, fd_set\*"),
+           "io_poll was not called by select")
     check = gdb.after_command("bt 4", occurrence=2)
     expect(check.has(r"^#0 .*syscall \(\)"), "the stop is not at the poll system call")
     frame = check.line(r"^#\d+ .*poll_wait\(.*nonblocking_check=(nonblocking_check@entry=)?true")
