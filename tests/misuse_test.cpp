@@ -169,11 +169,9 @@ TEST_P(Misuse, ConditionVariableDestroyedWithAWaiter) {
                      [](co::Scheduler& s) {
                        auto* cv = new co::ConditionVariable();
                        auto m = std::make_shared<co::Mutex>();
-                       auto waiting = std::make_shared<std::atomic<bool>>(false);
                        co::spawn(
-                           [cv, m, waiting] {
+                           [cv, m] {
                              std::unique_lock<co::Mutex> lk(*m);
-                             waiting->store(true);
                              cv->wait(lk);
                            },
                            {.name = "waiter", .scheduler = &s});
