@@ -12,36 +12,16 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "worker_fixture.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::int64_t MsSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-/// Tasks of `s` parked now with reason `r`.
-std::size_t CountParked(const co::Scheduler& s, co::WaitReason r) {
-  std::size_t n = 0;
-  for (const co::TaskInfo& t : co::snapshot_tasks()) {
-    if (t.scheduler == &s && t.wait_reason == r) ++n;
-  }
-  return n;
-}
-
-/// Sleeps (task or thread) until pred() or 2 s; returns pred().
-template <class Pred>
-bool Eventually(Pred pred) {
-  auto end = Clock::now() + 2s;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    co::this_task::sleep_for(1ms);
-  }
-  return true;
-}
+using coscope_test::CountParked;
+using coscope_test::Eventually;
+using coscope_test::MsSince;
 
 class Channel : public coscope_test::WorkersTest {
  protected:
@@ -395,13 +375,18 @@ TEST_P(Channel, PlainThreadTalksToATask) {
 
 TEST_P(Channel, TaskWaitsForAPlainThreadWithTimeouts) {
   co::Channel<int> ch;
+  std::atomic<bool> first_wait_over{false};
   std::thread th([&] {
-    std::this_thread::sleep_for(30ms);
-    EXPECT_TRUE(ch.send_for(1, 2s));  // thread blocks until the task takes it
+    // Nothing is sent until the task's first wait has timed out, however
+    // late the task starts (a sanitized build starts a task slowly).
+    while (!first_wait_over.load()) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(10ms);  // the task is most likely in its second wait
+    EXPECT_TRUE(ch.send_for(1, 2s));    // thread blocks until the task takes it
     EXPECT_FALSE(ch.send_for(2, 20ms)) << "nobody receives the second value";
   });
   RunAll([&] {
     EXPECT_FALSE(ch.recv_for(5ms).has_value());
+    first_wait_over = true;
     EXPECT_EQ(ch.recv_for(2s), std::optional<int>(1));
   });
   th.join();

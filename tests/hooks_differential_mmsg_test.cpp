@@ -83,9 +83,11 @@ TEST(Recvmmsg, WaitforoneReturnsWhatCameAfterTheFirst) {
 TEST(Recvmmsg, TheTimeoutEndsTheCallOnlyAfterAMessage) {
   auto o = RunBoth([](Env& env) {
     FdPair p = UdpPair();
+    // Wide margins: had the first message been taken only after the timeout
+    // (a call begun late on a loaded machine), the kernel would return 1.
     env.After(10ms, [&] { (void)!send(p.wr, "one", 3, 0); });
-    env.After(120ms, [&] { (void)!send(p.wr, "two", 3, 0); });
-    timespec timeout{0, 50'000'000};
+    env.After(400ms, [&] { (void)!send(p.wr, "two", 3, 0); });
+    timespec timeout{0, 200'000'000};
     Outcome r = RecvMany(p.rd, 3, 0, &timeout);
     r.data += " left " + std::to_string(timeout.tv_sec) + "." + std::to_string(timeout.tv_nsec);
     env.JoinHelpers();

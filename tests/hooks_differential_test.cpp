@@ -144,8 +144,12 @@ TEST(HooksDifferential, ReadCallsWaitForDataThatArrivesLater) {
       SCOPED_TRACE(std::string(to_string(ch)) + " " + to_string(call));
       auto o = RunBoth([&](Env& env) {
         FdPair p = coscope_test::Open(ch);
-        env.After(20ms, [&] { write(p.wr, "later", 5); });
-        Outcome r = coscope_test::Timed([&] { return ReadSome(call, p.rd); });
+        // Timed from before the writer starts: on a loaded machine the read
+        // itself may begin late, but never before the writer's 20 ms begin.
+        Outcome r = coscope_test::Timed([&] {
+          env.After(20ms, [&] { write(p.wr, "later", 5); });
+          return ReadSome(call, p.rd);
+        });
         env.JoinHelpers();
         Close(p);
         return r;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "differential_harness.h"
+#include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
 
@@ -82,7 +83,7 @@ TEST_P(HooksFdReuse, ReadEndedByCloseFailsWithEbadfAndLeavesTheNewConnectionsDat
       ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, one), 0);
       co::WaitGroup reader_done;
       reader_done.add();
-      Spawn(
+      const co::TaskId reader = Spawn(
           [&, fd = one[0], round] {
             char buf[64];
             const ssize_t n = read(fd, buf, sizeof buf);
@@ -92,7 +93,12 @@ TEST_P(HooksFdReuse, ReadEndedByCloseFailsWithEbadfAndLeavesTheNewConnectionsDat
             reader_done.done();
           },
           "reader 1");
-      co::this_task::sleep_for(5ms);  // the reader is parked by now
+      // Close only once the reader waits in its read: a read begun after the
+      // reuse would rightly get the new connection's data.
+      ASSERT_TRUE(coscope_test::Eventually([&] {
+        return coscope_test::IsParked(reader, co::WaitReason::fd_readable);
+      })) << "round "
+          << round << ": the reader never parked in read";
       close(one[0]);
       int two[2];
       ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, two), 0);

@@ -13,34 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "worker_fixture.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::int64_t MsSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-std::size_t CountParked(const co::Scheduler& s, co::WaitReason r) {
-  std::size_t n = 0;
-  for (const co::TaskInfo& t : co::snapshot_tasks()) {
-    if (t.scheduler == &s && t.wait_reason == r) ++n;
-  }
-  return n;
-}
-
-template <class Pred>
-bool Eventually(Pred pred) {
-  auto end = Clock::now() + 2s;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    co::this_task::sleep_for(1ms);
-  }
-  return true;
-}
+using coscope_test::CountParked;
+using coscope_test::Eventually;
+using coscope_test::MsSince;
 
 // ---- Mutex -------------------------------------------------------------------
 
