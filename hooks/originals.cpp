@@ -164,6 +164,25 @@ void resolve(F& slot, const char* name, F static_alias, F syscall_fallback) {
   if (slot == nullptr && g_missing_count < 64) g_missing[g_missing_count++] = name;
 }
 
+#if defined(COSCOPE_WITH_TSAN)
+// A program built with -fsanitize=thread finds libtsan's read, poll,
+// nanosleep, ... before these hooks (the compiler links libtsan first). Its
+// interceptors then call the hooks inside what ThreadSanitizer takes for a
+// blocking system call, where it ignores every atomic operation and lock: each
+// lock the runtime takes in a hooked call would be reported as a data race
+// that is not there. With the library preloaded (or linked statically) the
+// hooks come first and call TSan's interceptors as their originals.
+void warn_if_sanitizer_intercepts_first() {
+  void* first = dlsym(RTLD_DEFAULT, "read");
+  if (first == nullptr || first == reinterpret_cast<void*>(&read)) return;
+  std::fprintf(stderr,
+               "coscope: ThreadSanitizer's interceptors come before coscope's hooks: TSan will "
+               "not see the runtime's locks inside hooked calls and will report races that are "
+               "not there. Preload the library (LD_PRELOAD=libcoscope.so) or link it "
+               "statically.\n");
+}
+#endif
+
 }  // namespace
 
 extern "C" {
@@ -279,6 +298,9 @@ void coroutine_hook_init(void) {
     std::fprintf(stderr, "\n");
     std::_Exit(127);
   }
+#if defined(COSCOPE_WITH_TSAN)
+  if (dynamic) warn_if_sanitizer_intercepts_first();
+#endif
   g_initialised = true;
 }
 

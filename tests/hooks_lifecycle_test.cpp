@@ -5,6 +5,7 @@
 // thread's close (the kernel keeps the file alive for it), so what a
 // coroutine woken by close must see is what the kernel answers to the same
 // call made on the fd after the close: -1/EBADF.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -383,6 +384,24 @@ INSTANTIATE_TEST_SUITE_P(From, HooksFork,
 // A sleep whose deadline does not fit in 64-bit nanoseconds sleeps "forever"
 // (the kernel's nanosleep does too), it must not wrap round and return at
 // once. Destroying the scheduler ends each of them (the task is unwound).
+
+// Under ThreadSanitizer the hooks must come before libtsan's interceptors:
+// called from inside one, a hook runs where TSan ignores every lock and
+// atomic, and the runtime's locks look like races (tests/CMakeLists.txt
+// preloads the library for that).
+TEST(HooksUnderThreadSanitizer, HooksComeBeforeTheSanitizersInterceptors) {
+#if !defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "only meaningful in a ThreadSanitizer build";
+#else
+  void* hooks = dlopen("libcoscope.so.0", RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(hooks, nullptr) << dlerror();
+  for (const char* name : {"read", "poll", "nanosleep", "usleep", "close"}) {
+    EXPECT_EQ(dlsym(RTLD_DEFAULT, name), dlsym(hooks, name))
+        << name << " resolves to another library's definition (libtsan's?) before coscope's";
+  }
+  dlclose(hooks);
+#endif
+}
 
 TEST(HooksLongSleeps, SleepsBeyondTheClocksRangeDoNotReturnAtOnce) {
   Watchdog wd("sleeps beyond the clock's range", 30s);
