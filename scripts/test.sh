@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds with the tests on and
-# runs ctest. With --sanitizers, or when CI=true, it then builds a second tree
-# (build-asan/) with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# its ctest too.
+# runs ctest. With --sanitizers, or when CI=true, it then builds two more
+# trees and runs their ctests too: build-asan/ with AddressSanitizer +
+# UndefinedBehaviorSanitizer, and build-tsan/ with ThreadSanitizer.
 #
 #   scripts/test.sh [--sanitizers] [--no-setup] [CMAKE_ARGS...]
 #
@@ -28,6 +28,7 @@ done
 
 build_dir=${COSCOPE_BUILD_DIR:-build}
 asan_dir=${COSCOPE_ASAN_BUILD_DIR:-build-asan}
+tsan_dir=${COSCOPE_TSAN_BUILD_DIR:-build-tsan}
 ctest_jobs=${COSCOPE_CTEST_JOBS:-2}
 
 section() {
@@ -65,6 +66,20 @@ if [[ $sanitizers -eq 1 ]]; then
   else
     failed+=("build of $asan_dir")
   fi
+
+  section "build with ThreadSanitizer ($tsan_dir)"
+  if COSCOPE_BUILD_DIR=$tsan_dir scripts/build.sh \
+      -DCOSCOPE_BUILD_TESTS=ON \
+      -DCOSCOPE_TSAN=ON \
+      -DCOSCOPE_BUILD_BENCHMARKS=OFF \
+      -DCOSCOPE_BUILD_WALKTHROUGHS=OFF; then
+    section "ctest ($tsan_dir)"
+    # A report fails the test that caused it, even where the test passes.
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+    run_ctest "$tsan_dir" || failed+=("ctest in $tsan_dir")
+  else
+    failed+=("build of $tsan_dir")
+  fi
 fi
 
 section "summary"
@@ -73,7 +88,7 @@ if [[ ${#failed[@]} -gt 0 ]]; then
   exit 1
 fi
 if [[ $sanitizers -eq 1 ]]; then
-  echo "all tests passed ($build_dir, and $asan_dir with ASan+UBSan)"
+  echo "all tests passed ($build_dir, $asan_dir with ASan+UBSan, $tsan_dir with TSan)"
 else
   echo "all tests passed ($build_dir)"
 fi
