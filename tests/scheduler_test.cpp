@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
 
@@ -42,20 +43,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using coscope_test::Eventually;
 
 std::int64_t MsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
-
-/// Waits (parking a task, or blocking a thread) until pred() or `limit`; returns pred().
-template <class Pred>
-bool Eventually(Pred pred, std::chrono::milliseconds limit = 2000ms) {
-  const auto end = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    co::this_task::sleep_for(1ms);
-  }
-  return true;
 }
 
 /// The running test's full name, for the watchdog's report.
@@ -357,7 +348,7 @@ void CheckSleepWakeOrder(Harness& h) {
   std::vector<int> order;
   for (const Wake& w : wakes) {
     EXPECT_GE(w.late_ms, 0);
-    EXPECT_LE(w.late_ms, 200) << "sleep of " << w.delay_ms << " ms";
+    EXPECT_LE(w.late_ms, 200 * coscope_test::kTimeScale) << "sleep of " << w.delay_ms << " ms";
     worst = std::max(worst, w.late_ms);
     if (w.slept) order.push_back(w.delay_ms);
   }
@@ -540,7 +531,9 @@ TEST_P(Sched, SleepingTasksShowInSnapshotFromAnotherThread) {
   co::Scheduler& s = sched();
   const std::size_t base = co::live_task_count();
   for (std::size_t i = 0; i < kSleepers; ++i) {
-    Spawn([] { co::this_task::sleep_for(300ms); }, "napper");
+    // Long enough for all of them to be asleep at once, however slowly they
+    // start.
+    Spawn([] { co::this_task::sleep_for(coscope_test::ScaledMs(300)); }, "napper");
   }
   EXPECT_EQ(s.LiveTaskCount(), kSleepers);
   EXPECT_EQ(co::live_task_count(), base + kSleepers);

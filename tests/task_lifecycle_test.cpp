@@ -30,6 +30,7 @@
 
 #include "stack_pool.h"     // set_guard_budget_for_testing (runtime/src)
 #include "task_registry.h"  // the stack of a task (runtime/src)
+#include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
 
@@ -37,10 +38,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::int64_t MsSince(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
+using coscope_test::Eventually;
+using coscope_test::MsSince;
 
 std::optional<co::TaskInfo> FindTask(co::TaskId id) {
   for (co::TaskInfo& t : co::snapshot_tasks()) {
@@ -53,17 +52,6 @@ std::size_t CountTasksOf(const co::Scheduler* s) {
   std::size_t n = 0;
   for (const co::TaskInfo& t : co::snapshot_tasks()) n += t.scheduler == s;
   return n;
-}
-
-/// Waits on the test thread until pred() or 2 s; returns pred().
-template <class Pred>
-bool Eventually(Pred pred) {
-  const auto end = Clock::now() + 2s;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 /// Counts its own destruction exactly once: a moved-from Counted counts nothing.

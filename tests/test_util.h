@@ -44,10 +44,15 @@ inline bool IsParked(co::TaskId id, co::WaitReason r) {
   return false;
 }
 
-/// Sleeps (task or thread) 1 ms at a time until pred() or `limit`; returns
-/// pred().
+/// `ms` milliseconds of a plain build, scaled by kTimeScale.
+inline std::chrono::milliseconds ScaledMs(int ms) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms * kTimeScale));
+}
+
+/// Sleeps (task or thread) 1 ms at a time until pred() or `limit` (2 s in a
+/// plain build); returns pred().
 template <class Pred>
-bool Eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(2)) {
+bool Eventually(Pred pred, std::chrono::milliseconds limit = ScaledMs(2000)) {
   const auto end = Clock::now() + limit;
   while (!pred()) {
     if (Clock::now() > end) return false;

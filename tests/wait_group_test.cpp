@@ -10,16 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "worker_fixture.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::int64_t MsSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
+using coscope_test::MsSince;
 
 class WaitGroup : public coscope_test::WorkersTest {};
 
