@@ -15,7 +15,10 @@
 //
 // Output: one line of key=value pairs, for bench/peers/run to parse:
 //   qps=... p50_us=... p99_us=... requests=... server_cpu_ns_per_req=...
-// (server_cpu_ns_per_req is -1 without --server-pid). Exit status 1 with a
+//   client_cpu_pct=...
+// (server_cpu_ns_per_req is -1 without --server-pid; client_cpu_pct is this
+// process's own CPU use over the window: near 100, the client is what
+// limits the QPS, not the server). Exit status 1 with a
 // message on stderr when a connection fails or the server echoes wrong bytes.
 //
 // One client thread against one server thread: with many connections the
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +100,14 @@ static long long cpu_ticks(int pid) {
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
     return -1;
   return (long long)(utime + stime);
+}
+
+// This process's user+system CPU time, in ns.
+static int64_t own_cpu_ns(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+         ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
 // Adds or removes EPOLLOUT; EPOLLIN stays registered.
@@ -217,7 +229,7 @@ int main(int argc, char** argv) {
   int in_window = 0;
   long long ticks_start = -1, ticks_end = -1;
   uint64_t requests = 0;
-  int64_t measured_ns = 0;
+  int64_t measured_ns = 0, client_cpu_ns = 0;
   struct epoll_event events[256];
   for (;;) {
     int64_t now = now_ns();
@@ -226,10 +238,12 @@ int main(int argc, char** argv) {
       window_start = now;
       window_end = now + (int64_t)(seconds * 1e9);
       if (server_pid > 0) ticks_start = cpu_ticks(server_pid);
+      client_cpu_ns = -own_cpu_ns();
     }
     if (in_window && now >= window_end) {
       if (server_pid > 0) ticks_end = cpu_ticks(server_pid);
       measured_ns = now - window_start;
+      client_cpu_ns += own_cpu_ns();
       break;
     }
     int n = epoll_wait(ep, events, 256, 100);
@@ -272,9 +286,11 @@ int main(int argc, char** argv) {
   if (ticks_start >= 0 && ticks_end >= 0 && requests > 0)
     cpu_ns_per_req =
         (double)(ticks_end - ticks_start) * 1e9 / (double)sysconf(_SC_CLK_TCK) / (double)requests;
-  printf("qps=%.0f p50_us=%.1f p99_us=%.1f requests=%llu server_cpu_ns_per_req=%.0f\n",
-         (double)requests * 1e9 / (double)measured_ns, p50, p99, (unsigned long long)requests,
-         cpu_ns_per_req);
+  printf(
+      "qps=%.0f p50_us=%.1f p99_us=%.1f requests=%llu server_cpu_ns_per_req=%.0f "
+      "client_cpu_pct=%.0f\n",
+      (double)requests * 1e9 / (double)measured_ns, p50, p99, (unsigned long long)requests,
+      cpu_ns_per_req, 100.0 * (double)client_cpu_ns / (double)measured_ns);
   for (int i = 0; i < conns; ++i) close(cs[i].fd);
   free(cs);
   free(lat.v);

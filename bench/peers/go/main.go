@@ -1,12 +1,13 @@
-// Command peers: Go's side of every row of bench/peers/run, one workload per
-// subcommand, each the same shape as coscope's (bench/peers/coscope_micro.cpp,
+// Command go_peers (bench/peers/run builds it under that name): Go's side
+// of every row of bench/peers/run, one workload per subcommand, each the
+// same shape as coscope's (bench/peers/coscope_micro.cpp,
 // bench/peers/coscope_echo.cpp, runtime_bench's yield round trip).
 //
-//	peers yield    [-seconds S] [-procs P]   runtime.Gosched round trip between two goroutines
-//	peers pingpong [-seconds S] [-procs P]   an int bounced over two unbuffered channels
-//	peers park     [-tasks N]   [-procs P]   spawn N goroutines that park in time.Sleep: RSS and rate
-//	peers sleep    [-tasks T] [-sleeps K] [-procs P]   lateness of K 1 ms sleeps in each of T goroutines
-//	peers echo     [-port N]    [-procs P]   echo server on 127.0.0.1, a goroutine per connection
+//	go_peers yield    [-seconds S] [-procs P]   runtime.Gosched round trip between two goroutines
+//	go_peers pingpong [-seconds S] [-procs P]   an int bounced over two unbuffered channels
+//	go_peers park     [-tasks N]   [-procs P]   spawn N goroutines that park in time.Sleep: RSS and rate
+//	go_peers sleep    [-tasks T] [-sleeps K] [-procs P]   lateness of K 1 ms sleeps in each of T goroutines
+//	go_peers echo     [-port N]    [-procs P]   echo server on 127.0.0.1, a goroutine per connection
 //
 // -procs sets GOMAXPROCS (the number of threads running Go code at once);
 // the defaults match the coscope side's worker counts. Each micro workload
@@ -30,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -83,13 +85,14 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: peers yield|pingpong|park|sleep|echo [-seconds S] [-procs P] [-tasks N] [-sleeps K] [-port N]")
+	fmt.Fprintln(os.Stderr, "usage: go_peers yield|pingpong|park|sleep|echo [-seconds S] [-procs P] [-tasks N] [-sleeps K] [-port N]")
 	os.Exit(2)
 }
 
 // yield: two goroutines on one P each call runtime.Gosched in a loop, so
 // every Gosched hands the P to the other one: a round trip is one
-// iteration of the timing goroutine's loop.
+// iteration of the timing goroutine's loop. Reports wall and CPU time per
+// round trip (coscope's yield row is CPU time, immune to other load).
 func yield(window time.Duration) {
 	var stop atomic.Bool
 	done := make(chan struct{})
@@ -100,7 +103,7 @@ func yield(window time.Duration) {
 		close(done)
 	}()
 	runtime.Gosched() // let the partner start
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	n := 0
 	var elapsed time.Duration
 	for elapsed < window {
@@ -110,9 +113,19 @@ func yield(window time.Duration) {
 		n += 1024
 		elapsed = time.Since(t0)
 	}
+	cpu := cpuTime() - cpu0
 	stop.Store(true)
 	<-done
-	fmt.Printf("ns_per_round_trip=%.1f round_trips=%d\n", float64(elapsed.Nanoseconds())/float64(n), n)
+	fmt.Printf("ns_per_round_trip=%.1f cpu_ns_per_round_trip=%.1f round_trips=%d\n",
+		float64(elapsed.Nanoseconds())/float64(n), float64(cpu.Nanoseconds())/float64(n), n)
+}
+
+// cpuTime returns the process's user+system CPU time. With GOMAXPROCS=1 that
+// is the one thread running goroutines, plus the little sysmon uses.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func pingpong(window time.Duration) {
