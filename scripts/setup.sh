@@ -4,6 +4,8 @@
 #
 #   scripts/setup.sh            # install what is missing
 #   scripts/setup.sh --check    # only report what is missing (exit 1 if any)
+#   scripts/setup.sh --bench    # also Go (golang-go), for the peer benchmarks
+#                               # of bench/peers/run (only on request: ~450 MB)
 set -euo pipefail
 
 # One package per line; add new dependencies here.
@@ -35,11 +37,17 @@ PACKAGES=(
   libc6-dbg
 )
 
+# Only with --bench: bench/peers/run's Go peers (skipped when Go is missing).
+BENCH_PACKAGES=(
+  golang-go
+)
+
 check_only=0
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done

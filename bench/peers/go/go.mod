@@ -1,0 +1,3 @@
+module coscope.example/peers
+
+go 1.19
