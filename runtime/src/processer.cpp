@@ -47,11 +47,48 @@
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
+#include "stall_watchdog.h"
 #include "trace_log.h"
 
 namespace co {
 namespace detail {
 thread_local Processer* t_processer = nullptr;
+
+namespace {
+
+// Stores to the fields the stall watchdog samples from its own thread:
+// relaxed atomic stores, the same plain `mov` as before on x86-64.
+inline void set_current(Processer* p, Task* tk) noexcept {
+  std::atomic_ref<Task*>(p->current).store(tk, std::memory_order_relaxed);
+}
+inline void count_switch(Processer* p) noexcept {
+  std::atomic_ref<std::uint64_t>(p->switch_count)
+      .store(p->switch_count + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::uint64_t Processer::NextSerial() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+int Processer::WaitForLend() noexcept {
+  int l = lend.load(std::memory_order_acquire);
+  while (l == static_cast<int>(LendState::deciding)) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    l = lend.load(std::memory_order_acquire);
+  }
+  return l;
+}
+
+void Processer::ReclaimLend() noexcept {
+  // Back in Run: the watchdog is done with `local` (or never took it).
+  WaitForLend();
+  lend.store(static_cast<int>(LendState::owned), std::memory_order_relaxed);
+}
 
 void Processer::PushInbox(Task* t) noexcept {
   inbox_lock.lock();
@@ -89,7 +126,9 @@ void Processer::Notify() noexcept {
 void Processer::Run() {
   Processer* saved = t_processer;
   t_processer = this;
-  thread_id = static_cast<long>(::syscall(SYS_gettid));
+  std::atomic_ref<long>(thread_id).store(static_cast<long>(::syscall(SYS_gettid)),
+                                         std::memory_order_relaxed);
+  stall_watchdog_note_running();
   install_overflow_handler_for_thread();
   context_bind_thread(this);
   SchedulingPolicy& policy = *core->policy;
@@ -108,7 +147,7 @@ void Processer::Run() {
     core->Idle(this);
   }
   remove_overflow_handler_for_thread();
-  thread_id = 0;
+  std::atomic_ref<long>(thread_id).store(0, std::memory_order_relaxed);
   t_processer = saved;
 }
 
@@ -120,8 +159,8 @@ void Processer::SwapIn(Task* tk) {
     context_start(tk);
   }
   tk->processer = this;
-  current = tk;
-  ++switch_count;
+  set_current(this, tk);
+  count_switch(this);
   ++tk->switch_count;
   if (trace_on()) trace_swap_in(tk);
   COSCOPE_PROBE_TASK_STATE(tk, TaskState::runnable, probe_moment::running);
@@ -129,7 +168,11 @@ void Processer::SwapIn(Task* tk) {
   // ---- the task runs until it (or a task it handed off to) comes back ----
   tk = context_resume(tk);
 
-  current = nullptr;
+  set_current(this, nullptr);
+  // The stall watchdog may have lent `local` while the task ran: it saw a
+  // non-null `current` after its membarrier, so this load sees its flag.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (__builtin_expect(lend.load(std::memory_order_relaxed) != 0, 0)) ReclaimLend();
   check_stack_at_switch_out(tk, tk->context);  // the context is saved on its stack
   if (trace_on()) trace_swap_out(tk);
   switch (tk->state) {
@@ -168,11 +211,16 @@ void Processer::Yield(Task* tk) {
   // anyway and have nothing else to do between the two tasks: nobody idle to
   // share work with, no stop pending, not a round where Run polls timers and
   // I/O or the policy looks at the inbox, and a head that has a stack already.
+  // It also touches `local` while tk is `current`: announced in queue_busy
+  // for the stall watchdog, and left to Run while the watchdog has a say.
   COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::runnable);
-  Task* next = local.head;
+  queue_busy.store(true, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  Task* next = lend.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
       core->stop_requested.load(std::memory_order_relaxed)) {
+    queue_busy.store(false, std::memory_order_release);
     SwapOut(tk);  // state stays runnable: Run requeues it
     return;
   }
@@ -182,8 +230,9 @@ void Processer::Yield(Task* tk) {
   local.PopFront();
   local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack
   next->processer = this;
-  current = next;
-  ++switch_count;
+  set_current(this, next);
+  count_switch(this);
+  queue_busy.store(false, std::memory_order_release);
   ++next->switch_count;
   if (trace_on()) trace_swap_in(next);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);

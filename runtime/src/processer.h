@@ -58,6 +58,15 @@ struct TaskQueue {
   }
 };
 
+/// Who may touch a processer's `local` queue (Processer::lend). The stall
+/// watchdog lends the queue of a processer whose task has run too long to
+/// the other workers; see stall_watchdog.cpp for the protocol.
+enum class LendState : int {
+  owned = 0,     ///< the owner's alone (always, but during a stall)
+  deciding = 1,  ///< the watchdog is looking: the owner waits before touching it
+  lent = 2,      ///< emptied into the inbox; the owner's new work goes there too
+};
+
 /// How an idle processer is waiting (Processer::idle_mode).
 enum class IdleMode : int {
   running = 0,   ///< executing tasks or looking for one
@@ -72,7 +81,8 @@ extern thread_local Processer* t_processer __attribute__((tls_model("initial-exe
 
 class Processer {
  public:
-  Processer(SchedulerCore* core, std::size_t index) noexcept : core(core), index(index) {}
+  Processer(SchedulerCore* core, std::size_t index) noexcept
+      : core(core), index(index), serial(NextSerial()) {}
 
   /// The loop: run tasks until the scheduler tells this processer to stop.
   void Run();
@@ -102,9 +112,36 @@ class Processer {
   /// Wakes this processer if it is idle (futex or reactor).
   void Notify() noexcept;
 
+  /// Called by a running task before it touches `local` (a task it wakes or
+  /// spawns joins a queue): waits out a watchdog that is deciding, and says
+  /// whether the queue is lent (then the task must go to the inbox). Pair
+  /// with EndQueueOpInTask().
+  bool BeginQueueOpInTask() noexcept {
+    queue_busy.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
+    int l = lend.load(std::memory_order_acquire);
+    if (__builtin_expect(l == static_cast<int>(LendState::owned), 1)) return false;
+    return WaitForLend() == static_cast<int>(LendState::lent);
+  }
+  void EndQueueOpInTask() noexcept { queue_busy.store(false, std::memory_order_release); }
+
+  /// The stall watchdog's view of `current` and `switch_count`, which only
+  /// this processer's thread writes (plain stores, as atomics).
+  Task* CurrentForWatchdog() const noexcept {
+    return std::atomic_ref<Task*>(const_cast<Task*&>(current)).load(std::memory_order_acquire);
+  }
+  std::uint64_t SwitchCountForWatchdog() const noexcept {
+    return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(switch_count))
+        .load(std::memory_order_relaxed);
+  }
+  long ThreadIdForWatchdog() const noexcept {
+    return std::atomic_ref<long>(const_cast<long&>(thread_id)).load(std::memory_order_relaxed);
+  }
+
   // ---- fields (read by the gdb toolkit) -------------------------------------
   SchedulerCore* core;             ///< the scheduler it works for
   std::size_t index;               ///< 0 .. workers-1
+  std::uint64_t serial;            ///< 1, 2, ... per processer created in the process
   long thread_id = 0;              ///< kernel thread id (gettid) while running
   Task* current = nullptr;         ///< the task it is running, or nullptr
   std::uint64_t switch_count = 0;  ///< switches into tasks so far
@@ -120,6 +157,28 @@ class Processer {
   ExceptionState thread_exceptions{};         ///< the thread's own while a task runs
   void* eh_globals = nullptr;  ///< the thread's __cxa_eh_globals (context_bind_thread)
   bool draining = false;       ///< ~Scheduler's unwinding pass: stop when empty
+
+  // ---- stall detection (stall_watchdog.h) -----------------------------------
+  std::atomic<int> lend{0};  ///< a LendState
+  /// Set while a running task touches `local` (BeginQueueOpInTask, Yield).
+  std::atomic<bool> queue_busy{false};
+  /// Written by the watchdog only, for debuggers. The watchdog's estimate of
+  /// when `current` was swapped in (CLOCK_MONOTONIC ns, the first of its
+  /// samples that saw it), valid while watch_switch_count == switch_count;
+  /// 0 until the watchdog has looked.
+  std::int64_t watch_since_ns = 0;
+  std::uint64_t watch_switch_count = 0;  ///< switch_count at that sample
+  std::int64_t watch_sample_ns = 0;      ///< the watchdog's last sample
+  /// While a stall is reported: the system call the thread was in (a SYS_
+  /// number), -1 running, -2 unknown; and its first argument.
+  long stall_syscall = -2;
+  std::uint64_t stall_arg0 = 0;
+  bool stalled = false;  ///< a stall of `current` is reported and not over
+
+ private:
+  static std::uint64_t NextSerial() noexcept;
+  int WaitForLend() noexcept;   ///< spins while the watchdog decides; the final LendState
+  void ReclaimLend() noexcept;  ///< back from a lent stall: the queue is the owner's again
 };
 
 }  // namespace detail
