@@ -73,21 +73,28 @@ std::uint64_t Processer::NextSerial() noexcept {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-int Processer::WaitForLend() noexcept {
-  int l = lend.load(std::memory_order_acquire);
-  while (l == static_cast<int>(LendState::deciding)) {
+std::uint64_t Processer::WaitNotDeciding() noexcept {
+  std::uint64_t w = watch_word.load(std::memory_order_acquire);
+  while ((w & kLendMask) == static_cast<std::uint64_t>(LendState::deciding)) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-    l = lend.load(std::memory_order_acquire);
+    w = watch_word.load(std::memory_order_acquire);
   }
-  return l;
+  return w;
 }
 
-void Processer::ReclaimLend() noexcept {
-  // Back in Run: the watchdog is done with `local` (or never took it).
-  WaitForLend();
-  lend.store(static_cast<int>(LendState::owned), std::memory_order_relaxed);
+void Processer::AfterWatched(const Task* tk) noexcept {
+  // The watchdog is done with `local` (or never took it); the report, if
+  // any, is ours to close: exactly one of us and the watchdog takes it.
+  WaitNotDeciding();
+  const std::uint64_t old = watch_word.exchange(0, std::memory_order_acq_rel);
+  const std::uint64_t reported = old >> kReportShift;
+  if (reported != 0) {
+    stall_over_by_owner(this, reported == switch_count ? tk : nullptr,
+                        stall_task_id.load(std::memory_order_relaxed),
+                        stall_since_ns.load(std::memory_order_relaxed));
+  }
 }
 
 void Processer::PushInbox(Task* t) noexcept {
@@ -169,10 +176,10 @@ void Processer::SwapIn(Task* tk) {
   tk = context_resume(tk);
 
   set_current(this, nullptr);
-  // The stall watchdog may have lent `local` while the task ran: it saw a
-  // non-null `current` after its membarrier, so this load sees its flag.
+  // The stall watchdog may have reported the run or lent `local` meanwhile:
+  // it saw a non-null `current` after its membarrier, so this load sees it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (__builtin_expect(lend.load(std::memory_order_relaxed) != 0, 0)) ReclaimLend();
+  if (__builtin_expect(watch_word.load(std::memory_order_relaxed) != 0, 0)) AfterWatched(tk);
   check_stack_at_switch_out(tk, tk->context);  // the context is saved on its stack
   if (trace_on()) trace_swap_out(tk);
   switch (tk->state) {
@@ -216,7 +223,7 @@ void Processer::Yield(Task* tk) {
   COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::runnable);
   queue_busy.store(true, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  Task* next = lend.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
+  Task* next = watch_word.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
       core->stop_requested.load(std::memory_order_relaxed)) {

@@ -58,14 +58,17 @@ struct TaskQueue {
   }
 };
 
-/// Who may touch a processer's `local` queue (Processer::lend). The stall
-/// watchdog lends the queue of a processer whose task has run too long to
-/// the other workers; see stall_watchdog.cpp for the protocol.
-enum class LendState : int {
+/// Processer::watch_word, the stall watchdog's word in a processer: bits 0-1
+/// say who may touch `local` (a LendState), bits 2-63 hold the switch_count
+/// of a run the watchdog reported as a stall (0: none). See
+/// stall_watchdog.cpp for the protocol.
+enum class LendState : std::uint64_t {
   owned = 0,     ///< the owner's alone (always, but during a stall)
   deciding = 1,  ///< the watchdog is looking: the owner waits before touching it
   lent = 2,      ///< emptied into the inbox; the owner's new work goes there too
 };
+constexpr std::uint64_t kLendMask = 3;
+constexpr int kReportShift = 2;
 
 /// How an idle processer is waiting (Processer::idle_mode).
 enum class IdleMode : int {
@@ -119,9 +122,8 @@ class Processer {
   bool BeginQueueOpInTask() noexcept {
     queue_busy.store(true, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
-    int l = lend.load(std::memory_order_acquire);
-    if (__builtin_expect(l == static_cast<int>(LendState::owned), 1)) return false;
-    return WaitForLend() == static_cast<int>(LendState::lent);
+    if (__builtin_expect(watch_word.load(std::memory_order_acquire) == 0, 1)) return false;
+    return (WaitNotDeciding() & kLendMask) == static_cast<std::uint64_t>(LendState::lent);
   }
   void EndQueueOpInTask() noexcept { queue_busy.store(false, std::memory_order_release); }
 
@@ -159,9 +161,14 @@ class Processer {
   bool draining = false;       ///< ~Scheduler's unwinding pass: stop when empty
 
   // ---- stall detection (stall_watchdog.h) -----------------------------------
-  std::atomic<int> lend{0};  ///< a LendState
+  /// LendState | (switch_count of a reported stall << kReportShift).
+  std::atomic<std::uint64_t> watch_word{0};
   /// Set while a running task touches `local` (BeginQueueOpInTask, Yield).
   std::atomic<bool> queue_busy{false};
+  /// The reported stall (valid while watch_word holds its report): its task's
+  /// id and when the watchdog first saw the run (now_ns()).
+  std::atomic<std::uint64_t> stall_task_id{0};
+  std::atomic<std::int64_t> stall_since_ns{0};
   /// Written by the watchdog only, for debuggers. The watchdog's estimate of
   /// when `current` was swapped in (CLOCK_MONOTONIC ns, the first of its
   /// samples that saw it), valid while watch_switch_count == switch_count;
@@ -169,16 +176,14 @@ class Processer {
   std::int64_t watch_since_ns = 0;
   std::uint64_t watch_switch_count = 0;  ///< switch_count at that sample
   std::int64_t watch_sample_ns = 0;      ///< the watchdog's last sample
-  /// While a stall is reported: the system call the thread was in (a SYS_
-  /// number), -1 running, -2 unknown; and its first argument.
-  long stall_syscall = -2;
-  std::uint64_t stall_arg0 = 0;
-  bool stalled = false;  ///< a stall of `current` is reported and not over
 
  private:
   static std::uint64_t NextSerial() noexcept;
-  int WaitForLend() noexcept;   ///< spins while the watchdog decides; the final LendState
-  void ReclaimLend() noexcept;  ///< back from a lent stall: the queue is the owner's again
+  /// Spins while the watchdog decides; returns watch_word then.
+  std::uint64_t WaitNotDeciding() noexcept;
+  /// Back in Run after `tk` ran while watch_word was set: takes the queue
+  /// back and writes the end of a reported stall.
+  void AfterWatched(const Task* tk) noexcept;
 };
 
 }  // namespace detail

@@ -4,20 +4,18 @@
 // (unless COSCOPE_STALL_MS=0). Every threshold/4 it samples, for every
 // processer of every scheduler, the fields the processer writes anyway:
 // `switch_count` (bumped at every switch into a task), `current` and
-// `thread_id`. It keeps its own record per processer and moves it through
+// `thread_id`. It keeps its own record per processer (a Watch):
 //
-//       +---------------- counter moved, or no task ----------------+
-//       v                                                           |
-//   watching --- same task, counter still, for >= threshold ---> stalled
-//       ^            (one warning; lend the queue, see below)       |
-//       |                                                           |
-//       +--- counter moved / no task / processer gone: "stall over" +
+//   watching ---- same task, counter still, for >= threshold ----> stalled
+//      ^          (warning written, report published; see below)      |
+//      |                                                              |
+//      +---------- counter moved, no task, or processer gone ---------+
 //
 // "watching" remembers the counter and the task with the time of the first
-// sample that saw them; the run time it reports is counted from there (so
-// it errs short by up to one sample period, threshold/4). Nothing is written
-// on the switch path for the watchdog: the stores to `current` and
-// `switch_count` are relaxed atomic stores, the same instructions as before.
+// sample that saw them; run times are counted from there, so they err short
+// by up to one sample period. Nothing is written on the switch path for the
+// watchdog: the stores to `current` and `switch_count` are relaxed atomic
+// stores, the same instructions as before.
 //
 // When every processer is idle (or none runs) the watchdog sleeps on a futex
 // with no timeout; a processer that starts running or leaves Idle() wakes it
@@ -25,36 +23,49 @@
 // after their seq_cst store of idle_mode, a Dekker pair with the watchdog's
 // store of the flag and its loads of idle_mode).
 //
-// Lending the queue. A processer's `local` queue is its owner's alone, so
-// tasks queued behind a stalled task would wait for it. With the
-// work-stealing policy and two or more workers the watchdog moves them to
-// the processer's inbox, which idle workers steal from, and wakes one:
+// The report. Processer::watch_word holds the switch_count of the reported
+// run and the state of the `local` queue (LendState):
 //
-//   owned --(watchdog: CAS)--> deciding --(owner in its task)--> lent
-//     ^                            |                              |
-//     +---- (owner was busy) ------+      owner back in Run ------+
+//            CAS 0 -> report|deciding       owner in the task: queue moved
+//   0 ------------------------------> deciding -------------------> report|lent
+//   |  (with one worker or               |  owner at a mark:          |
+//   |   round_robin: report|owned)       v  report|owned              |
+//   |                                 report|owned                    |
+//   +<---- owner back in Run: exchange(0), writes "stall over" -------+
 //
 // The owner touches `local` in three places: in Run (while `current` is
 // null), in the yield shortcut and when a running task wakes or spawns a
-// task (both announced in `queue_busy`). Each of them first stores its mark
-// (current = null, or queue_busy = true), then loads `lend`, with only a
-// compiler barrier between; the watchdog stores `deciding`, then runs
+// task (both announced in `queue_busy`). Each first stores its mark
+// (current = null, or queue_busy = true), then loads watch_word, with only
+// a compiler barrier between; the watchdog stores the word, then runs
 // membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every thread of
 // the process pass a full barrier, then loads the marks. So either the
-// owner sees `deciding` (and waits for the verdict), or the watchdog sees
-// the owner's mark (and gives up until the next sample). While `lent`, the
-// stalled task's wakes and spawns go to the inbox; back in Run the owner
-// takes its (empty) queue back. The cost on the owner's side is two stores
-// and a load in the yield shortcut and one load after each switch back.
-// Without membarrier (old kernels, some sandboxes) or under
-// ThreadSanitizer (which knows nothing of it) nothing is lent.
+// owner sees the word (waits while `deciding`, and back in Run takes the
+// report: it writes the "stall over" line on its own thread, right after
+// the task's last output, with the task it just ran), or the watchdog sees
+// the mark (then it moves nothing; if the run is over it takes the report
+// back with a CAS and writes the end itself: exactly one of them does).
+// The warning is written before the report is published, so the end never
+// comes first.
+//
+// Lending the queue: a processer's `local` queue is its own thread's alone,
+// so tasks queued there would wait for the stalled task. With the
+// work-stealing policy and two or more workers the watchdog moves them to
+// the processer's inbox, which idle workers steal from, and wakes one.
+// While `lent`, the stalled task's wakes and spawns go to the inbox. The
+// owner's cost is a load after each switch back, and two stores and a load
+// in the yield shortcut. Without membarrier (old kernels, some sandboxes)
+// or under ThreadSanitizer (which knows nothing of it) nothing is lent.
 //
 // Rejected alternatives: a timestamp per switch (a clock read on the switch
-// path, for a value needed only when something is wrong); a signal to the
-// stalled thread to find out where it is (it would end the blocked call
-// with EINTR, changing the program's behaviour); a lock on `local` (an
-// atomic operation on every switch); stealing from `local` with a Chase-Lev
-// deque (a fence on every pop, see policy_work_stealing.cpp).
+// path, for a value needed only when something is wrong); the watchdog
+// writing the end of every stall (it would come up to a sample period late,
+// after whatever the program printed meanwhile, or never, if the program
+// exits first); a signal to the stalled thread to find out where it is (it
+// would end the blocked call with EINTR, changing the program's
+// behaviour); a lock on `local` (an atomic operation on every switch);
+// stealing from `local` with a Chase-Lev deque (a fence on every pop, see
+// policy_work_stealing.cpp).
 #include "stall_watchdog.h"
 
 #include <linux/futex.h>
@@ -92,6 +103,12 @@ namespace co {
 namespace detail {
 
 std::atomic<bool> g_stall_watchdog_sleeping{false};
+
+#ifdef COSCOPE_STALL_TSAN
+constexpr bool kUnderTsan = true;
+#else
+constexpr bool kUnderTsan = false;
+#endif
 
 namespace {
 
@@ -183,7 +200,8 @@ class Watchdog {
   explicit Watchdog(std::int64_t threshold_ns)
       : threshold_ns_(threshold_ns),
         period_ns_(threshold_ns / 4 > kMs ? threshold_ns / 4 : kMs),
-        lending_(register_membarrier()) {}
+        barrier_ok_(register_membarrier()),
+        lending_(barrier_ok_ && !kUnderTsan) {}
 
   [[noreturn]] void Loop() {
     std::vector<std::string> lines;
@@ -223,11 +241,7 @@ class Watchdog {
 
  private:
   static bool register_membarrier() noexcept {
-#ifdef COSCOPE_STALL_TSAN
-    return false;
-#else
     return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#endif
   }
 
   /// Calls fn(core, processer, index) for every installed processer. Holds
@@ -288,27 +302,19 @@ class Watchdog {
           Look(core, p, Find(core, p, index), now, lines);
         },
         &busy);
-    // Sweep: processers that are gone (a scheduler stopped or destroyed).
+    // Forget processers that are gone (a scheduler stopped or destroyed).
+    // A stall ends before its processer leaves its loop, which writes its end.
     for (std::size_t i = 0; i < watches_.size();) {
-      Watch& w = watches_[i];
       bool skipped = false;
-      for (std::uint64_t id : busy) skipped |= (id == w.core_id || id == 0);
-      if (w.seen || skipped) {
+      for (std::uint64_t id : busy) skipped |= (id == watches_[i].core_id || id == 0);
+      if (watches_[i].seen || skipped) {
         ++i;
-        continue;
+      } else {
+        watches_[i] = watches_.back();
+        watches_.pop_back();
       }
-      // A processer leaves its Run loop only between tasks.
-      if (w.stalled) lines.push_back(OverLine(w, now));
-      watches_[i] = watches_.back();
-      watches_.pop_back();
     }
     return active || !busy.empty();
-  }
-
-  static std::string OverLine(const Watch& w, std::int64_t now) {
-    return "stall over: " + task_text(w.info) + " ran for " +
-           std::to_string(ms_between(w.since_ns, now)) + " ms on " + where_text(w) +
-           " before it switched out";
   }
 
   void Look(SchedulerCore* core, Processer* p, Watch& w, std::int64_t now,
@@ -319,10 +325,6 @@ class Watchdog {
     const std::uint64_t count = p->SwitchCountForWatchdog();
     p->watch_sample_ns = now;
     if (tid == 0 || cur == nullptr || count != w.switches || cur != w.task) {
-      if (w.stalled) {
-        lines.push_back(OverLine(w, now));
-        p->stalled = false;
-      }
       w.tid = tid;
       w.switches = count;
       w.task = cur;
@@ -332,65 +334,95 @@ class Watchdog {
       p->watch_switch_count = count;
       return;
     }
+    const bool lending = lending_ && core->processer_count > 1 && core->policy->SharesInboxes();
     if (!w.stalled && now - w.since_ns >= threshold_ns_) {
       TaskInfo info;
       if (!copy_task_info(cur, &info) || p->SwitchCountForWatchdog() != count ||
           p->CurrentForWatchdog() != cur) {
         return;  // it switched out meanwhile: the next sample sees it
       }
-      const ThreadSyscall call = read_thread_syscall(tid);
       w.stalled = true;
       w.info = info;
-      p->stall_syscall = call.kind == ThreadSyscall::Kind::in_syscall ? call.number
-                         : call.kind == ThreadSyscall::Kind::running  ? -1
-                                                                      : -2;
-      p->stall_arg0 = call.args[0];
-      p->stalled = true;
+      // The warning goes out before the report is published, so that the
+      // end, which the owner may write as soon as it sees the report, never
+      // comes first.
+      const ThreadSyscall call = read_thread_syscall(tid);
       std::string line = "stall: " + task_text(info) + " has run for " +
                          std::to_string(ms_between(w.since_ns, now)) + " ms on " + where_text(w) +
                          " without switching out; its thread is in " +
                          describe_thread_syscall(call);
       const std::string why = explain_thread_syscall(call);
       if (!why.empty()) line += ": " + why;
-      lines.push_back(std::move(line));
-    }
-    if (w.stalled && lending_ && core->processer_count > 1 && core->policy->SharesInboxes()) {
-      if (p->lend.load(std::memory_order_acquire) == static_cast<int>(LendState::owned)) {
-        Lend(p, cur, count);
+      log_warning(line);
+      if (!Publish(p, w, cur, count, lending)) {
+        lines.push_back(OverLine(task_text(info), w, now));
       }
-      if (p->lend.load(std::memory_order_acquire) == static_cast<int>(LendState::lent) &&
-          !p->InboxEmpty()) {
-        core->NotifyIdleProcesser();
-      }
+    } else if (w.stalled && lending &&
+               (p->watch_word.load(std::memory_order_acquire) & kLendMask) ==
+                   static_cast<std::uint64_t>(LendState::lent) &&
+               !p->InboxEmpty()) {
+      core->NotifyIdleProcesser();  // the stalled task queued more
     }
   }
 
-  /// Moves the stalled processer's `local` queue to its inbox, if its owner
-  /// is inside `cur` (see the protocol at the top of this file).
-  static void Lend(Processer* p, const Task* cur, std::uint64_t count) noexcept {
-    int expected = static_cast<int>(LendState::owned);
-    if (!p->lend.compare_exchange_strong(expected, static_cast<int>(LendState::deciding),
-                                         std::memory_order_seq_cst)) {
-      return;
+  /// Publishes the report of a stall of `cur` (run `count`) in the
+  /// processer's watch_word, and lends its `local` queue if `lending` (see
+  /// the protocol at the top of this file). Returns false if the run ended
+  /// before the owner could see the report: then the watchdog writes the
+  /// end itself.
+  bool Publish(Processer* p, const Watch& w, const Task* cur, std::uint64_t count, bool lending) {
+    std::uint64_t expected = 0;  // the previous report was taken, the queue is owned
+    const std::uint64_t report = count << kReportShift;
+    p->stall_task_id.store(w.info.id, std::memory_order_relaxed);
+    p->stall_since_ns.store(w.since_ns, std::memory_order_relaxed);
+    const std::uint64_t state =
+        static_cast<std::uint64_t>(lending ? LendState::deciding : LendState::owned);
+    if (!p->watch_word.compare_exchange_strong(expected, report | state,
+                                               std::memory_order_seq_cst)) {
+      return false;  // an earlier report is still there: rare, the run is over
     }
     bool inside = false;
-    if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
-      inside = p->CurrentForWatchdog() == cur && p->SwitchCountForWatchdog() == count &&
-               !p->queue_busy.load(std::memory_order_acquire);
+    if (barrier_ok_) {
+      inside = ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      inside = true;  // without membarrier: best effort, nothing is lent
     }
-    if (inside) {
-      p->inbox_lock.lock();
-      p->inbox.Append(p->local);
-      p->inbox_size.store(p->inbox.size, std::memory_order_seq_cst);
-      p->inbox_lock.unlock();
+    inside = inside && p->CurrentForWatchdog() == cur && p->SwitchCountForWatchdog() == count;
+    if (lending) {
+      // The owner waits while `deciding`: only we write the word now.
+      const bool lend = inside && !p->queue_busy.load(std::memory_order_acquire);
+      if (lend) {
+        p->inbox_lock.lock();
+        p->inbox.Append(p->local);
+        p->inbox_size.store(p->inbox.size, std::memory_order_seq_cst);
+        p->inbox_lock.unlock();
+      }
+      if (!inside) {
+        p->watch_word.store(0, std::memory_order_release);
+        return false;
+      }
+      p->watch_word.store(
+          report | static_cast<std::uint64_t>(lend ? LendState::lent : LendState::owned),
+          std::memory_order_release);
+      if (lend && !p->InboxEmpty()) p->core->NotifyIdleProcesser();
+      return true;
     }
-    p->lend.store(static_cast<int>(inside ? LendState::lent : LendState::owned),
-                  std::memory_order_release);
+    if (inside) return true;
+    // Take the report back unless the owner took it (then it writes the end).
+    std::uint64_t mine = report;
+    return !p->watch_word.compare_exchange_strong(mine, 0, std::memory_order_acq_rel);
+  }
+
+  static std::string OverLine(const std::string& task, const Watch& w, std::int64_t now) {
+    return "stall over: " + task + " ran for " + std::to_string(ms_between(w.since_ns, now)) +
+           " ms on " + where_text(w) + " before it switched out";
   }
 
   const std::int64_t threshold_ns_;
   const std::int64_t period_ns_;
-  const bool lending_;  ///< membarrier works here
+  const bool barrier_ok_;  ///< membarrier works here
+  const bool lending_;     ///< and the queue may be lent (not under ThreadSanitizer)
   std::atomic<std::uint32_t> wake_word_{0};
   std::vector<Watch> watches_;
 };
@@ -443,6 +475,29 @@ void start() noexcept {
 }
 
 }  // namespace
+
+void stall_over_by_owner(const Processer* p, const Task* tk, std::uint64_t task_id,
+                         std::int64_t since_ns) noexcept {
+  try {
+    std::string task;
+    if (tk != nullptr) {
+      TaskInfo info;
+      info.id = tk->id;
+      std::memcpy(info.name, tk->name, sizeof info.name);
+      info.name[sizeof info.name - 1] = '\0';
+      info.file = tk->created_file;
+      info.line = tk->created_line;
+      task = task_text(info);
+    } else {
+      task = "task #" + std::to_string(task_id);
+    }
+    log_warning("stall over: " + task + " ran for " +
+                std::to_string(ms_between(since_ns, now_ns())) + " ms on processer " +
+                std::to_string(p->index) + " (scheduler " + std::to_string(p->core->id) + ", LWP " +
+                std::to_string(p->thread_id) + ") before it switched out");
+  } catch (...) {
+  }
+}
 
 std::int64_t stall_threshold_ns() noexcept {
   std::int64_t t = g_threshold_ns.load(std::memory_order_relaxed);

@@ -24,6 +24,16 @@ std::int64_t stall_threshold_ns() noexcept;
 /// first use (unless COSCOPE_STALL_MS=0) and wakes it if it sleeps.
 void stall_watchdog_note_running() noexcept;
 
+class Processer;
+struct Task;
+
+/// Writes the "stall over" line of a reported stall, on the stalled
+/// processer's thread as soon as the task switched out (so it comes right
+/// after the task's last output). `tk`: the task, or nullptr if the report
+/// reached a later run (then only `task_id` is known).
+void stall_over_by_owner(const Processer* p, const Task* tk, std::uint64_t task_id,
+                         std::int64_t since_ns) noexcept;
+
 /// True while the watchdog sleeps because every processer was idle.
 extern std::atomic<bool> g_stall_watchdog_sleeping;
 void stall_watchdog_wake() noexcept;
