@@ -218,16 +218,21 @@ void Processer::Yield(Task* tk) {
   // anyway and have nothing else to do between the two tasks: nobody idle to
   // share work with, no stop pending, not a round where Run polls timers and
   // I/O or the policy looks at the inbox, and a head that has a stack already.
-  // It also touches `local` while tk is `current`: announced in queue_busy
-  // for the stall watchdog, and left to Run while the watchdog has a say.
+  //
+  // It touches `local` while tk is `current`. The switch count, bumped
+  // before that (and put back if Run takes over), tells the stall watchdog
+  // that tk's run is over, so it keeps off the queue; and a watchdog that
+  // has a say already (watch_word) sends the yield through Run.
   COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::runnable);
-  queue_busy.store(true, std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const std::uint64_t switches = switch_count;
+  std::atomic_ref<std::uint64_t>(switch_count).store(switches + 1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
   Task* next = watch_word.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
       core->stop_requested.load(std::memory_order_relaxed)) {
-    queue_busy.store(false, std::memory_order_release);
+    // Until Run (where `current` is null) the queue is not touched.
+    std::atomic_ref<std::uint64_t>(switch_count).store(switches, std::memory_order_relaxed);
     SwapOut(tk);  // state stays runnable: Run requeues it
     return;
   }
@@ -238,8 +243,6 @@ void Processer::Yield(Task* tk) {
   local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack
   next->processer = this;
   set_current(this, next);
-  count_switch(this);
-  queue_busy.store(false, std::memory_order_release);
   ++next->switch_count;
   if (trace_on()) trace_swap_in(next);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);

@@ -163,7 +163,7 @@ class Processer {
   // ---- stall detection (stall_watchdog.h) -----------------------------------
   /// LendState | (switch_count of a reported stall << kReportShift).
   std::atomic<std::uint64_t> watch_word{0};
-  /// Set while a running task touches `local` (BeginQueueOpInTask, Yield).
+  /// Set while a running task touches `local` to queue a task (BeginQueueOpInTask).
   std::atomic<bool> queue_busy{false};
   /// The reported stall (valid while watch_word holds its report): its task's
   /// id and when the watchdog first saw the run (now_ns()).

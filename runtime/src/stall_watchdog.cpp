@@ -13,7 +13,9 @@
 //
 // "watching" remembers the counter and the task with the time of the first
 // sample that saw them; run times are counted from there, so they err short
-// by up to one sample period. Nothing is written on the switch path for the
+// by up to one sample period. A pass that comes a whole threshold later
+// than its period means the whole process was stopped (a debugger at a
+// breakpoint, SIGSTOP): the gap is not counted as anyone's run time. Nothing is written on the switch path for the
 // watchdog: the stores to `current` and `switch_count` are relaxed atomic
 // stores, the same instructions as before.
 //
@@ -34,14 +36,13 @@
 //   +<---- owner back in Run: exchange(0), writes "stall over" -------+
 //
 // The owner touches `local` in three places: in Run (while `current` is
-// null), in the yield shortcut and when a running task wakes or spawns a
-// task (both announced in `queue_busy`). Each first stores its mark
-// (current = null, or queue_busy = true), then loads watch_word, with only
-// a compiler barrier between; the watchdog stores the word, then runs
-// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every thread of
-// the process pass a full barrier, then loads the marks. So either the
-// owner sees the word (waits while `deciding`, and back in Run takes the
-// report: it writes the "stall over" line on its own thread, right after
+// null), in the yield shortcut (which bumps `switch_count` first) and when
+// a running task wakes or spawns a task (announced in `queue_busy`). Each
+// first stores its mark (current = null, the count, or queue_busy = true),
+// then loads watch_word, with only a compiler barrier between; the watchdog stores the word, then
+// runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every thread of the process pass a
+// full barrier, then loads the marks. So either the owner sees the word (waits while `deciding`,
+// and back in Run takes the report: it writes the "stall over" line on its own thread, right after
 // the task's last output, with the task it just ran), or the watchdog sees
 // the mark (then it moves nothing; if the run is over it takes the report
 // back with a CAS and writes the end itself: exactly one of them does).
@@ -53,9 +54,8 @@
 // work-stealing policy and two or more workers the watchdog moves them to
 // the processer's inbox, which idle workers steal from, and wakes one.
 // While `lent`, the stalled task's wakes and spawns go to the inbox. The
-// owner's cost is a load after each switch back, and two stores and a load
-// in the yield shortcut. Without membarrier (old kernels, some sandboxes)
-// or under ThreadSanitizer (which knows nothing of it) nothing is lent.
+// owner's cost is a load after each switch back and in the yield shortcut. Without membarrier (old
+// kernels, some sandboxes) or under ThreadSanitizer (which knows nothing of it) nothing is lent.
 //
 // Rejected alternatives: a timestamp per switch (a clock read on the switch
 // path, for a value needed only when something is wrong); the watchdog
@@ -225,6 +225,7 @@ class Watchdog {
           any = AnyActive();
         }
         if (!any) futex_wait(&wake_word_, 0, nullptr);
+        last_pass_ns_ = 0;  // asleep on purpose: not a pause
         g_stall_watchdog_sleeping.store(false, std::memory_order_seq_cst);
         continue;
       }
@@ -293,6 +294,14 @@ class Watchdog {
 
   /// One pass over every processer; returns whether any is running.
   bool Sample(std::int64_t now, std::vector<std::string>& lines) {
+    // A pass far later than asked for means the whole process was stopped
+    // (a debugger's breakpoint, SIGSTOP) or starved: that time is nobody's
+    // run time.
+    if (last_pass_ns_ != 0 && now - last_pass_ns_ > period_ns_ + threshold_ns_) {
+      const std::int64_t paused = now - last_pass_ns_ - period_ns_;
+      for (Watch& w : watches_) w.since_ns += paused;
+    }
+    last_pass_ns_ = now;
     for (Watch& w : watches_) w.seen = false;
     bool active = false;
     std::vector<std::uint64_t> busy;
@@ -324,6 +333,7 @@ class Watchdog {
     Task* const cur = p->CurrentForWatchdog();
     const std::uint64_t count = p->SwitchCountForWatchdog();
     p->watch_sample_ns = now;
+    p->watch_since_ns = w.since_ns;
     if (tid == 0 || cur == nullptr || count != w.switches || cur != w.task) {
       w.tid = tid;
       w.switches = count;
@@ -425,6 +435,7 @@ class Watchdog {
   const bool lending_;     ///< and the queue may be lent (not under ThreadSanitizer)
   std::atomic<std::uint32_t> wake_word_{0};
   std::vector<Watch> watches_;
+  std::int64_t last_pass_ns_ = 0;  ///< now_ns() of the previous pass (0: none since waking)
 };
 
 enum : int { kNotStarted = 0, kStarted = 1, kOff = 2 };
