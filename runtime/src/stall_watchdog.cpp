@@ -15,9 +15,10 @@
 // sample that saw them; run times are counted from there, so they err short
 // by up to one sample period. A pass that comes a whole threshold later
 // than its period means the whole process was stopped (a debugger at a
-// breakpoint, SIGSTOP): the gap is not counted as anyone's run time. Nothing is written on the switch path for the
-// watchdog: the stores to `current` and `switch_count` are relaxed atomic
-// stores, the same instructions as before.
+// breakpoint, SIGSTOP): the gap is not counted as anyone's run time.
+// Nothing is written on the switch path for the watchdog: the stores to
+// `current` and `switch_count` are relaxed atomic stores, the same
+// instructions as before.
 //
 // When every processer is idle (or none runs) the watchdog sleeps on a futex
 // with no timeout; a processer that starts running or leaves Idle() wakes it
