@@ -106,8 +106,9 @@ TEST_P(Mutex, BargingIsBounded) {
       EXPECT_TRUE(Eventually([&] { return CountParked(sched(), co::WaitReason::mutex) == 1; }));
       // Let the waiter's worker finish parking it and go idle. A task woken
       // while every other worker is busy joins the waker's own run queue,
-      // which nobody else takes from: behind this loop, which never yields,
-      // it would wait the whole 2 s (docs/runtime.md, Known limits).
+      // which other workers take from only once the stall watchdog lends it
+      // (about 100 ms into this loop, which never yields: docs/runtime.md,
+      // Stalls), close to the bound asserted below.
       co::this_task::sleep_for(5ms);
       auto end = Clock::now() + 2s;
       while (!got.load() && Clock::now() < end) {

@@ -23,6 +23,7 @@ One concept per module:
   io_sentries   the poll-style waits of tasks, found from io_block tasks
   timers        armed timers (TaskTimer, TimerQueue)
   schedulers    every scheduler (`coscope_scheduler_registry`) and its processers
+  thread_syscalls   the system call a thread is in (its registers)
   channels      co::Channel<T>: values and waiting senders / receivers
   info_coroutines, coroutine_command, coroutine_apply, info_io, info_co_timers,
   info_processers   the commands

@@ -2,7 +2,8 @@
 
 import gdb
 
-from . import schedulers
+from . import schedulers, stacks, thread_syscalls
+from .clock import is_live_native, program_now
 from .inferior import CoscopeError, short_error
 from .info_coroutines import format_table
 
@@ -19,6 +20,36 @@ def thread_cell(processer, threads):
     return "LWP %d%s" % (processer.thread_id, ", thread %d" % number if number is not None else "")
 
 
+def duration_text(ns):
+    if ns < 10 * 1000 * 1000 * 1000:
+        return "%d ms" % (ns // 1000000)
+    return "%.1f s" % (ns / 1e9)
+
+
+def run_time_cell(processer, live_now_ns):
+    """How long the current task has run, from the stall watchdog's samples:
+    counted from its first sample that saw this run. In a live process up
+    to now; in a core file up to the watchdog's last sample (so "at least").
+    A run that began after its last sample is shorter than the time since."""
+    if processer.current is None:
+        return "-"
+    if processer.watch_since_ns == 0:
+        return "?"  # the watchdog is off (COSCOPE_STALL_MS=0) or has not looked yet
+    if processer.watch_switches != processer.switches:
+        if live_now_ns is None:
+            return "?"
+        return "< %s" % duration_text(max(0, live_now_ns - processer.watch_sample_ns))
+    if live_now_ns is None:
+        return ">= %s" % duration_text(max(0, processer.watch_sample_ns - processer.watch_since_ns))
+    return duration_text(max(0, live_now_ns - processer.watch_since_ns))
+
+
+def syscall_cell(processer):
+    if processer.thread_id == 0:
+        return "-"
+    return thread_syscalls.thread_syscall(stacks.thread_by_lwp(processer.thread_id))
+
+
 class InfoProcessers(gdb.Command):
     """List the schedulers and their processers (one per worker thread).
 
@@ -30,7 +61,17 @@ its index, its kernel thread (LWP) and gdb's number for that thread, the
 task it runs now, the lengths of its two run queues (local: touched by its
 own thread only; inbox: tasks handed over by other threads) and whether it
 is idle - polling (the scheduler's poller, waiting in the epoll reactor) or
-sleeping (on a futex until work comes)."""
+sleeping (on a futex until work comes), how many switches into tasks it
+made, how long its current task has run, and the system call its thread is
+in: `read(fd 0)`, `futex(0x..., FUTEX_WAIT_PRIVATE)`, or `running (no system
+call)`, read from the thread's registers (orig_rax, live or in a core).
+
+The run time comes from the runtime's stall watchdog, which samples every
+processer every COSCOPE_STALL_MS/4 (25 ms by default) and records its first
+sample of each run: it is counted from there, so it errs short by up to one
+sample period. `< 12 ms`: the run began after the last sample. In a core
+file it runs to the watchdog's last sample (`>= ...`). `?`: the watchdog is
+off (COSCOPE_STALL_MS=0) or has not looked yet."""
 
     def __init__(self):
         super().__init__("info processers", gdb.COMMAND_STATUS)
@@ -43,6 +84,7 @@ sleeping (on a futex until work comes)."""
             pointers = schedulers.scheduler_pointers()
             default = schedulers.default_scheduler_address()
             threads = gdb_thread_numbers()
+            live_now_ns = program_now().ns if is_live_native() else None
         except (CoscopeError, gdb.error, gdb.MemoryError) as e:
             raise gdb.GdbError("coscope: %s" % short_error(e))
         if not pointers:
@@ -57,11 +99,12 @@ sleeping (on a futex until work comes)."""
             processers = scheduler.processers(problems)
             if not processers:
                 continue
-            rows = [(" ", "Processer", "Thread", "Running", "Local", "Inbox", "Idle", "Switches")]
+            rows = [(" ", "Processer", "Thread", "Running", "Local", "Inbox", "Idle", "Switches", "Run time",
+                     "System call")]
             for p in processers:
                 running = '#%d "%s"' % (p.current.id, p.current.name) if p.current is not None else "-"
                 rows.append((" ", str(p.index), thread_cell(p, threads), running, str(p.local), str(p.inbox),
-                             p.idle_text(), str(p.switches)))
+                             p.idle_text(), str(p.switches), run_time_cell(p, live_now_ns), syscall_cell(p)))
             gdb.write("\n".join(format_table(rows)) + "\n")
         for problem in problems:
             gdb.write("<coscope: %s>\n" % problem)

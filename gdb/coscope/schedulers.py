@@ -88,6 +88,10 @@ class ProcesserView:
             self.local = int(value["local"]["size"])
             self.inbox = plain_int(value["inbox_size"], signed=False)
             self.switches = int(value["switch_count"])
+            # What the stall watchdog saw (runtime/src/stall_watchdog.cpp).
+            self.watch_since_ns = int(value["watch_since_ns"])
+            self.watch_switches = int(value["watch_switch_count"])
+            self.watch_sample_ns = int(value["watch_sample_ns"])
             mode = plain_int(value["idle_mode"])
             self.idle_mode = enum_name(gdb.Value(mode).cast(lookup_type("co::detail::IdleMode"))) or "invalid(%d)" % mode
         except (gdb.error, gdb.MemoryError) as e:

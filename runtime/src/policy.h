@@ -36,6 +36,9 @@ class SchedulingPolicy {
   virtual Task* Dequeue(Processer* self, std::span<Processer* const> all) = 0;
   /// Whether Dequeue(self) could find something (used before going idle).
   virtual bool HasWork(Processer* self, std::span<Processer* const> all) = 0;
+  /// Whether processers take tasks from each other's inboxes (then the stall
+  /// watchdog lends a stalled processer's queue to the others).
+  virtual bool SharesInboxes() const noexcept { return false; }
 };
 
 /// Whether `p` (maybe the stale processer of an earlier run, already freed:

@@ -18,6 +18,7 @@ namespace {
 class WorkStealingPolicy final : public SchedulingPolicy {
  public:
   const char* Name() const noexcept override { return "work_stealing"; }
+  bool SharesInboxes() const noexcept override { return true; }
 
   Processer* Enqueue(Task* task, ReadyReason why, Processer* self, std::span<Processer* const> all,
                      bool others_idle) override {

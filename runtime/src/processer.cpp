@@ -47,11 +47,55 @@
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
+#include "stall_watchdog.h"
 #include "trace_log.h"
 
 namespace co {
 namespace detail {
 thread_local Processer* t_processer = nullptr;
+
+namespace {
+
+// Stores to the fields the stall watchdog samples from its own thread:
+// relaxed atomic stores, the same plain `mov` as before on x86-64.
+inline void set_current(Processer* p, Task* tk) noexcept {
+  std::atomic_ref<Task*>(p->current).store(tk, std::memory_order_relaxed);
+}
+inline void count_switch(Processer* p) noexcept {
+  std::atomic_ref<std::uint64_t>(p->switch_count)
+      .store(p->switch_count + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::uint64_t Processer::NextSerial() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Processer::WaitNotDeciding() noexcept {
+  std::uint64_t w = watch_word.load(std::memory_order_acquire);
+  while ((w & kLendMask) == static_cast<std::uint64_t>(LendState::deciding)) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    w = watch_word.load(std::memory_order_acquire);
+  }
+  return w;
+}
+
+void Processer::AfterWatched(const Task* tk) noexcept {
+  // The watchdog is done with `local` (or never took it); the report, if
+  // any, is ours to close: exactly one of us and the watchdog takes it.
+  WaitNotDeciding();
+  const std::uint64_t old = watch_word.exchange(0, std::memory_order_acq_rel);
+  const std::uint64_t reported = old >> kReportShift;
+  if (reported != 0) {
+    stall_over_by_owner(this, reported == switch_count ? tk : nullptr,
+                        stall_task_id.load(std::memory_order_relaxed),
+                        stall_since_ns.load(std::memory_order_relaxed));
+  }
+}
 
 void Processer::PushInbox(Task* t) noexcept {
   inbox_lock.lock();
@@ -89,7 +133,9 @@ void Processer::Notify() noexcept {
 void Processer::Run() {
   Processer* saved = t_processer;
   t_processer = this;
-  thread_id = static_cast<long>(::syscall(SYS_gettid));
+  std::atomic_ref<long>(thread_id).store(static_cast<long>(::syscall(SYS_gettid)),
+                                         std::memory_order_relaxed);
+  stall_watchdog_note_running();
   install_overflow_handler_for_thread();
   context_bind_thread(this);
   SchedulingPolicy& policy = *core->policy;
@@ -108,7 +154,7 @@ void Processer::Run() {
     core->Idle(this);
   }
   remove_overflow_handler_for_thread();
-  thread_id = 0;
+  std::atomic_ref<long>(thread_id).store(0, std::memory_order_relaxed);
   t_processer = saved;
 }
 
@@ -120,8 +166,8 @@ void Processer::SwapIn(Task* tk) {
     context_start(tk);
   }
   tk->processer = this;
-  current = tk;
-  ++switch_count;
+  set_current(this, tk);
+  count_switch(this);
   ++tk->switch_count;
   if (trace_on()) trace_swap_in(tk);
   COSCOPE_PROBE_TASK_STATE(tk, TaskState::runnable, probe_moment::running);
@@ -129,7 +175,11 @@ void Processer::SwapIn(Task* tk) {
   // ---- the task runs until it (or a task it handed off to) comes back ----
   tk = context_resume(tk);
 
-  current = nullptr;
+  set_current(this, nullptr);
+  // The stall watchdog may have reported the run or lent `local` meanwhile:
+  // it saw a non-null `current` after its membarrier, so this load sees it.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (__builtin_expect(watch_word.load(std::memory_order_relaxed) != 0, 0)) AfterWatched(tk);
   check_stack_at_switch_out(tk, tk->context);  // the context is saved on its stack
   if (trace_on()) trace_swap_out(tk);
   switch (tk->state) {
@@ -168,11 +218,21 @@ void Processer::Yield(Task* tk) {
   // anyway and have nothing else to do between the two tasks: nobody idle to
   // share work with, no stop pending, not a round where Run polls timers and
   // I/O or the policy looks at the inbox, and a head that has a stack already.
+  //
+  // It touches `local` while tk is `current`. The switch count, bumped
+  // before that (and put back if Run takes over), tells the stall watchdog
+  // that tk's run is over, so it keeps off the queue; and a watchdog that
+  // has a say already (watch_word) sends the yield through Run.
   COSCOPE_PROBE_TASK_STATE(tk, probe_moment::running, TaskState::runnable);
-  Task* next = local.head;
+  const std::uint64_t switches = switch_count;
+  std::atomic_ref<std::uint64_t>(switch_count).store(switches + 1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
+  Task* next = watch_word.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
       core->stop_requested.load(std::memory_order_relaxed)) {
+    // Until Run (where `current` is null) the queue is not touched.
+    std::atomic_ref<std::uint64_t>(switch_count).store(switches, std::memory_order_relaxed);
     SwapOut(tk);  // state stays runnable: Run requeues it
     return;
   }
@@ -182,8 +242,7 @@ void Processer::Yield(Task* tk) {
   local.PopFront();
   local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack
   next->processer = this;
-  current = next;
-  ++switch_count;
+  set_current(this, next);
   ++next->switch_count;
   if (trace_on()) trace_swap_in(next);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);

@@ -58,6 +58,18 @@ struct TaskQueue {
   }
 };
 
+/// Processer::watch_word, the stall watchdog's word in a processer: bits 0-1
+/// say who may touch `local` (a LendState), bits 2-63 hold the switch_count
+/// of a run the watchdog reported as a stall (0: none). See
+/// stall_watchdog.cpp for the protocol.
+enum class LendState : std::uint64_t {
+  owned = 0,     ///< the owner's alone (always, but during a stall)
+  deciding = 1,  ///< the watchdog is looking: the owner waits before touching it
+  lent = 2,      ///< emptied into the inbox; the owner's new work goes there too
+};
+constexpr std::uint64_t kLendMask = 3;
+constexpr int kReportShift = 2;
+
 /// How an idle processer is waiting (Processer::idle_mode).
 enum class IdleMode : int {
   running = 0,   ///< executing tasks or looking for one
@@ -72,7 +84,8 @@ extern thread_local Processer* t_processer __attribute__((tls_model("initial-exe
 
 class Processer {
  public:
-  Processer(SchedulerCore* core, std::size_t index) noexcept : core(core), index(index) {}
+  Processer(SchedulerCore* core, std::size_t index) noexcept
+      : core(core), index(index), serial(NextSerial()) {}
 
   /// The loop: run tasks until the scheduler tells this processer to stop.
   void Run();
@@ -102,9 +115,35 @@ class Processer {
   /// Wakes this processer if it is idle (futex or reactor).
   void Notify() noexcept;
 
+  /// Called by a running task before it touches `local` (a task it wakes or
+  /// spawns joins a queue): waits out a watchdog that is deciding, and says
+  /// whether the queue is lent (then the task must go to the inbox). Pair
+  /// with EndQueueOpInTask().
+  bool BeginQueueOpInTask() noexcept {
+    queue_busy.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
+    if (__builtin_expect(watch_word.load(std::memory_order_acquire) == 0, 1)) return false;
+    return (WaitNotDeciding() & kLendMask) == static_cast<std::uint64_t>(LendState::lent);
+  }
+  void EndQueueOpInTask() noexcept { queue_busy.store(false, std::memory_order_release); }
+
+  /// The stall watchdog's view of `current` and `switch_count`, which only
+  /// this processer's thread writes (plain stores, as atomics).
+  Task* CurrentForWatchdog() const noexcept {
+    return std::atomic_ref<Task*>(const_cast<Task*&>(current)).load(std::memory_order_acquire);
+  }
+  std::uint64_t SwitchCountForWatchdog() const noexcept {
+    return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(switch_count))
+        .load(std::memory_order_relaxed);
+  }
+  long ThreadIdForWatchdog() const noexcept {
+    return std::atomic_ref<long>(const_cast<long&>(thread_id)).load(std::memory_order_relaxed);
+  }
+
   // ---- fields (read by the gdb toolkit) -------------------------------------
   SchedulerCore* core;             ///< the scheduler it works for
   std::size_t index;               ///< 0 .. workers-1
+  std::uint64_t serial;            ///< 1, 2, ... per processer created in the process
   long thread_id = 0;              ///< kernel thread id (gettid) while running
   Task* current = nullptr;         ///< the task it is running, or nullptr
   std::uint64_t switch_count = 0;  ///< switches into tasks so far
@@ -120,6 +159,31 @@ class Processer {
   ExceptionState thread_exceptions{};         ///< the thread's own while a task runs
   void* eh_globals = nullptr;  ///< the thread's __cxa_eh_globals (context_bind_thread)
   bool draining = false;       ///< ~Scheduler's unwinding pass: stop when empty
+
+  // ---- stall detection (stall_watchdog.h) -----------------------------------
+  /// LendState | (switch_count of a reported stall << kReportShift).
+  std::atomic<std::uint64_t> watch_word{0};
+  /// Set while a running task touches `local` to queue a task (BeginQueueOpInTask).
+  std::atomic<bool> queue_busy{false};
+  /// The reported stall (valid while watch_word holds its report): its task's
+  /// id and when the watchdog first saw the run (now_ns()).
+  std::atomic<std::uint64_t> stall_task_id{0};
+  std::atomic<std::int64_t> stall_since_ns{0};
+  /// Written by the watchdog only, for debuggers. The watchdog's estimate of
+  /// when `current` was swapped in (CLOCK_MONOTONIC ns, the first of its
+  /// samples that saw it), valid while watch_switch_count == switch_count;
+  /// 0 until the watchdog has looked.
+  std::int64_t watch_since_ns = 0;
+  std::uint64_t watch_switch_count = 0;  ///< switch_count at that sample
+  std::int64_t watch_sample_ns = 0;      ///< the watchdog's last sample
+
+ private:
+  static std::uint64_t NextSerial() noexcept;
+  /// Spins while the watchdog decides; returns watch_word then.
+  std::uint64_t WaitNotDeciding() noexcept;
+  /// Back in Run after `tk` ran while watch_word was set: takes the queue
+  /// back and writes the end of a reported stall.
+  void AfterWatched(const Task* tk) noexcept;
 };
 
 }  // namespace detail

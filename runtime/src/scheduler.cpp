@@ -15,6 +15,7 @@
 #include "reactor.h"
 #include "scheduler_registry.h"
 #include "stack_pool.h"
+#include "stall_watchdog.h"
 #include "task_registry.h"
 #include "trace_log.h"
 
@@ -68,11 +69,21 @@ void SchedulerCore::Submit(Task* task) {
 void SchedulerCore::MakeReady(Task* task, ReadyReason why) {
   Processer* self = Processer::Current();
   if (self != nullptr && self->core == this && !processer_list_.empty()) {
+    // A running task (waking or spawning one) touches its processer's queue,
+    // which the stall watchdog may have lent to the other workers.
+    const bool in_task = self->current != nullptr;
+    if (in_task && self->BeginQueueOpInTask()) {
+      self->PushInbox(task);
+      self->EndQueueOpInTask();
+      NotifyIdle(nullptr);
+      return;
+    }
     // The poller harvesting I/O counts itself as idle: only the others count.
     const bool self_idle =
         self->idle_mode.load(std::memory_order_relaxed) != static_cast<int>(IdleMode::running);
     const bool others_idle = idle_processers.load(std::memory_order_seq_cst) > (self_idle ? 1 : 0);
     Processer* target = policy->Enqueue(task, why, self, processer_list_, others_idle);
+    if (in_task) self->EndQueueOpInTask();
     if (target != self) NotifyIdle(target);
     return;
   }
@@ -210,6 +221,7 @@ void SchedulerCore::Idle(Processer* p) {
       FireTimers(now_ns());
     }
     p->idle_mode.store(static_cast<int>(IdleMode::running), std::memory_order_seq_cst);
+    stall_watchdog_wake_if_sleeping();
     poller_busy.store(false, std::memory_order_release);
     idle_processers.fetch_sub(1, std::memory_order_seq_cst);
     // Hand the poller role on: a sleeping processer becomes the next poller,
@@ -232,6 +244,7 @@ void SchedulerCore::Idle(Processer* p) {
     futex_wait(&p->wake_signal, 0);
   }
   p->idle_mode.store(static_cast<int>(IdleMode::running), std::memory_order_seq_cst);
+  stall_watchdog_wake_if_sleeping();
   idle_processers.fetch_sub(1, std::memory_order_seq_cst);
 }
 

@@ -67,6 +67,13 @@ class SchedulerCore {
   /// True when `p` should leave its Run loop.
   bool ShouldStop(Processer* p) const noexcept;
   std::span<Processer* const> processers() const noexcept { return processer_list_; }
+  /// Wakes one idle processer, if any (the stall watchdog, when it lent a
+  /// stalled processer's queue).
+  void NotifyIdleProcesser() noexcept { NotifyIdle(nullptr); }
+  /// For the stall watchdog: keeps the processers installed while held;
+  /// never waits (false: someone is starting or stopping the scheduler).
+  bool TryLockProcessers() noexcept { return state_mutex_.try_lock(); }
+  void UnlockProcessers() noexcept { state_mutex_.unlock(); }
 
   // ---- Scheduler API ---------------------------------------------------------
   void RunUntilNoTask();

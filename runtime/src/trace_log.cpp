@@ -36,8 +36,9 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 spdlog::logger& logger() {
-  static std::shared_ptr<spdlog::logger> instance = make_logger();
-  return *instance;
+  // Never destroyed: the stall watchdog may log while the process exits.
+  static std::shared_ptr<spdlog::logger>* instance = new std::shared_ptr(make_logger());
+  return **instance;
 }
 
 bool env_wants_trace() {
@@ -83,6 +84,13 @@ void trace_swap_out(const Task* tk) noexcept {
       detail += fmt::format(" until +{:.3f} ms", (tk->wait_deadline_ns - now_ns()) / 1e6);
     }
     logger().info("task {} swap out: {} ({})", tk->id, to_string(tk->state), detail);
+  } catch (...) {
+  }
+}
+
+void log_warning(const std::string& message) noexcept {
+  try {
+    logger().warn("{}", message);
   } catch (...) {
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 #include "task.h"
 
@@ -21,6 +22,10 @@ void trace_created(const Task* tk) noexcept;
 void trace_swap_in(const Task* tk) noexcept;
 void trace_swap_out(const Task* tk) noexcept;
 void trace_done(const Task* tk) noexcept;
+
+/// Writes one line to the same log whether tracing is on or not (the stall
+/// watchdog's reports).
+void log_warning(const std::string& message) noexcept;
 
 }  // namespace detail
 }  // namespace co

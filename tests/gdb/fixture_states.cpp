@@ -145,6 +145,10 @@ int main() {
   // Last, so that no parked task is queued behind it on its processer.
   co::spawn([] { spin_until_released(); }, {.name = "spinner"});
   if (!wait_until(spinner_running, "the spinner runs")) return 1;
+  // Long enough for the stall watchdog to sample the spinner's run (every
+  // 25 ms), short of reporting it (100 ms): `info processers` shows its run
+  // time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
 
   fixture_ready();
   std::_Exit(0);

@@ -17,8 +17,8 @@ bt
 
 #== How glibc reaches its read
 #> Frame #1 is _IO_new_file_underflow, stdio refilling stdin's buffer for
-#> std::cin (frames #3 to #5 are libstdc++'s istream). It calls the read of
-#> stdin's FILE, _IO_file_read:
+#> std::cin (frame #3 is getc, frames #4 to #6 libstdc++'s istream). It calls
+#> the read of stdin's FILE, _IO_file_read:
 disassemble _IO_file_read
 #> A direct jmp to __GI___libc_read, glibc's hidden internal name, bound when
 #> libc.so was linked. No PLT entry, no lookup by name at run time: nothing
@@ -36,6 +36,11 @@ bt 3
 #> parked: it is still `running`, on thread 1, the thread it blocks.
 #> Coroutine 2 has not even started:
 info coroutines
+#> The processer's view: thread 1 has run coroutine 1 for the time shown
+#> (counted by the stall watchdog, which looks every 25 ms), and the system
+#> call it is in, from the thread's registers: read(fd 0). Coroutine 2 waits
+#> in the processer's own queue (Local 1).
+info processers
 #> The hook was never called:
 info breakpoints
 

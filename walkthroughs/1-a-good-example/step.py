@@ -1,5 +1,7 @@
 """Step 1: a good example - std::cin holds the thread, sleep() gives it back."""
 
+import re
+
 from walklib.facts import expect, fact, stamp_ms
 from walklib.scenes import Gdb, Input, Part, Run, Say, Shell
 
@@ -28,11 +30,19 @@ SCENES = (
     Say("""
         "Hello, coscope!" comes only after "i = 3", after the input: the notes'
         "无论你在输入3之前等多久，"Hello, libgo!"一定会在"i = 3"之后才输出".
-        While coroutine 1 waited for input, nothing else ran on the thread. gdb
-        shows why.
+        While coroutine 1 waited for input, nothing else ran on the thread.
+
+        coscope says so itself. Its stall watchdog saw the thread run
+        coroutine 1 for 100 ms (COSCOPE_STALL_MS) without switching, and wrote
+        the "stall:" line: the task and where it was created, and what the
+        thread was doing, read from /proc/self/task/TID/syscall: blocked in
+        read(fd 0), a call coscope hooks - but a hooked read would have parked
+        the coroutine, so this one never passed the hook: it was made inside
+        libc.so.6, by stdio. "stall over" came when coroutine 1 gave the
+        thread back, right after "i = 3". gdb shows why the hook was skipped.
         """),
     Part("1.2  Why, in gdb"),
-    Gdb("cin-gdb", "cin.gdb", "step1_cin", stdin=True),
+    Gdb("cin-gdb", "cin.gdb", "step1_cin", stdin=True, env={}),  # with the stall watchdog
     Part("1.3  sleep(): a blocking call that is hooked"),
     Say("""
         The notes' good example: "这才是一个优秀的例子，因为sleep对应的操作系统调用是被hook过的".
@@ -81,6 +91,24 @@ def hello_after_input(t):
     expect(run.outcome.returncode == 0, "step1_cin: " + run.outcome.describe())
 
 
+@fact("cin: the stall watchdog reports coroutine 1 once, blocked in read(fd 0) made inside libc, not through "
+      "the hook; its end comes right after 'i = 3'")
+def stall_reported(t):
+    run = t.scene("cin")
+    waiting = run.index(r"coroutine 1: waiting for a number")
+    warning = run.index(r"\bstall: task #1 \(created at .*step1_cin\.cpp:\d+\) has run for \d+ ms on processer 0")
+    text = " ".join(run.lines[warning:warning + 8])
+    expect("its thread is in read(fd 0): read is hooked, but this call did not pass through the hook" in text,
+           "the warning does not name read(fd 0) and the bypassed hook")
+    expect("it was made inside libc.so" in text, "the warning does not say the call was made inside libc")
+    written = run.index(r"\[walk: '3\\n' written to stdin")
+    number = run.index(r"\] i = 3$")
+    over = run.index(r"\bstall over: task #1 \(created at ")
+    hello = run.index(r"\] Hello, coscope!$")
+    expect(waiting < warning < written < number < over < hello, "the stall lines are out of place")
+    expect(sum(1 for line in run.lines if re.search(r"\bstall: task #", line)) == 1, "more than one warning")
+
+
 @fact("cin in gdb: glibc's read of fd 0 was called from _IO_new_file_underflow, under istream's operator>>")
 def cin_read_from_stdio(t):
     bt = t.scene("cin-gdb").after_command("bt")
@@ -102,11 +130,14 @@ def direct_internal_call(t):
 @fact("cin in gdb: while it waits, coroutine 1 is running (not parked) in glibc's read, coroutine 2 never started")
 def cin_blocks_thread(t):
     gdb = t.scene("cin-gdb")
-    expect(gdb.has(r"Program received signal SIGINT"), "the program was not interrupted while waiting")
+    expect(gdb.has(r"received signal SIGINT"), "the program was not interrupted while waiting")
     coroutines = gdb.after_command("info coroutines")
     expect(coroutines.has(r"^1\s+-\s+running\s+-\s+running on thread 1: __GI___libc_read"),
            "coroutine 1 is not shown running in __GI___libc_read")
     expect(coroutines.has(r"^2\s+-\s+runnable\s+-\s+not started"), "coroutine 2 is not shown as not started")
+    processers = gdb.after_command("info processers")
+    expect(processers.has(r'(?:^|\s)0\s+LWP \d+, thread 1\s+#1 ""\s+1\s+0\s+no\s+\d+\s+\d+ ms\s+read\(fd 0\)$'),
+           "info processers does not show processer 0 running #1 for some ms, in read(fd 0)")
 
 
 @fact("cin in gdb: the breakpoint on the hook's read was never hit; glibc's read once")
@@ -166,7 +197,7 @@ def notes_list_hooked(t):
     expect(not missing, "not exported: " + " ".join(missing))
 
 
-FACTS = (hello_after_input, cin_read_from_stdio, direct_internal_call, cin_blocks_thread, hook_never_hit,
+FACTS = (hello_after_input, stall_reported, cin_read_from_stdio, direct_internal_call, cin_blocks_thread, hook_never_hit,
          cin_gdb_order, other_task_ran, sleep_is_hooked, sleeping_task_parked, notes_list_hooked)
 
 

@@ -83,7 +83,7 @@ def step_runs_the_task(t):
     tk = re.search(r"= \(co::detail::Task \*\) (0x[0-9a-f]+)$", gdb.after_command("print tk", 2).lines[0])
     expect(tk is not None, "`print tk` in SwapIn did not print a Task pointer")
     finish = gdb.after_command("finish")
-    expect(finish.has(r"in co::detail::Processer::SwapIn "), "finish did not return to SwapIn")
+    expect(finish.has(r"^(?:0x[0-9a-f]+ in )?co::detail::Processer::SwapIn \("), "finish did not return to SwapIn")
     expect(finish.has(r"^Value returned is \$\d+ = \(co::detail::Task \*\) %s$" % tk.group(1)),
            "context_resume did not return tk (%s)" % tk.group(1))
     expect(not gdb.has(r"^coroutine 2: Hello") or gdb.index(r"^coroutine 2: Hello") > gdb.index(r"^\(gdb\) finish$"),
@@ -182,7 +182,7 @@ def break_on_the_hook(t):
     expect(where.has(r"^\d+\.1\s+y\s+0x[0-9a-f]+ in __sleep at .*sleep\.c:\d+$"), "no location in glibc's __sleep")
     expect(where.has(r"^\d+\.2\s+y\s+0x[0-9a-f]+ in sleep\(unsigned int\) at .*hooks/sleep_hooks\.cpp:\d+$"),
            "no location in the hook")
-    expect(any(re.match(r"^Breakpoint \d+\.2, sleep \(seconds=1\) at .*hooks/sleep_hooks\.cpp", line)
+    expect(any(re.match(r"^(?:Thread \d+ \"[^\"]*\" hit )?Breakpoint \d+\.2, sleep \(seconds=1\) at .*hooks/sleep_hooks\.cpp", line)
                for line in between(gdb, "break sleep", "catch syscall")),
            "the stop is not the hook's location")
     stack = gdb.after_command("bt", 4).lines  # the stop's
@@ -203,7 +203,7 @@ def before_it_stops(t):
         caught = re.match(r"^Catchpoint \d+ \((call to|returned from) syscall (\w+)\)", line)
         if caught:
             stops.append("%s %s" % caught.groups())
-        hit = re.match(r"^Breakpoint \d+, co::detail::(\w+) \((.*)\) at ", line)
+        hit = re.match(r"^(?:Thread \d+ \"[^\"]*\" hit )?Breakpoint \d+, co::detail::(\w+) \((.*)\) at ", line)
         if hit:
             stops.append(hit.group(1) + ("(state=sleep, reason=sleep)" if hit.group(2).startswith(
                 "state=sleep, reason=sleep,") else ""))
@@ -276,7 +276,7 @@ def one_command(t):
     expect(len(marks) == 1 and re.match(
         r'^\[co-break \d+\] running -> sleep: #1 "" sleep \(sleep\) created at .*step3_sleep\.cpp:26 ', marks[0]),
         "the co-break lines were %s" % marks)
-    expect(stop.has(r"^Breakpoint \d+\.\d+, 0x[0-9a-f]+ in co::detail::park "), "the stop is not in park")
+    expect(stop.has(r"^(?:Thread \d+ \"[^\"]*\" hit )?Breakpoint \d+\.\d+, 0x[0-9a-f]+ in co::detail::park "), "the stop is not in park")
     expect(gdb.after_command("info co-timers").has(r"^(in|overdue by) \S+\s+[\d.]+ s\s+1\s+-\s+sleep\s+sleep$"),
            "#1's timer does not show it in state sleep")
 

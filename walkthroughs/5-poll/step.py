@@ -297,7 +297,7 @@ def already_ready(t):
     gdb = t.scene("race-gdb")
     between = poll_trace(gdb, 1)
     expect(between == [], "poll 1 changed state: %s" % between)
-    stop = gdb.index(r"^Breakpoint 2, co::detail::io_poll")
+    stop = gdb.index(r"^(?:Thread \d+ \"[^\"]*\" hit )?Breakpoint 2, co::detail::io_poll")
     expect(gdb.index(r"^poller: poll 1 returned 1") < gdb.index(r"^poller: poll 2: the FIFO is empty") < stop,
            "io_poll was reached before poll 2")
 
@@ -345,7 +345,7 @@ def script_lines(t):
                         (race, "bool woken = park(TaskState::io_block"),
                         (wake, "= unlink_all(sentry);")):
         line = io_poll_line(text)
-        stop = scene.index(r"^Temporary breakpoint \d+, .*io_poll\.cpp:%d$" % line)
+        stop = scene.index(r"^(?:Thread \d+ \"[^\"]*\" hit )?Temporary breakpoint \d+, .*io_poll\.cpp:%d$" % line)
         expect(re.match(r"%d\s+.*%s" % (line, re.escape(text)), scene.lines[stop + 1]),
                "the stop at io_poll.cpp:%d shows %r, not %r" % (line, scene.lines[stop + 1], text))
 
@@ -420,7 +420,7 @@ def regular_file_answers(t):
 def regular_file_refused(t):
     gdb = t.scene("reactor-gdb")
     regular, _ = reactor_fds(gdb)
-    first_stop = gdb.index(r"^Breakpoint 2, co::detail::add_into_reactor")
+    first_stop = gdb.index(r"^(?:Thread \d+ \"[^\"]*\" hit )?Breakpoint 2, co::detail::add_into_reactor")
     expect(gdb.index(r"poller: poll 1: poll = 1\s+revents \[POLLIN\|POLLOUT\]") < gdb.index(
         r"poller: poll 2: \{regular file") < first_stop, "add_into_reactor was reached before poll 2")
     expect(gdb.after_command("print *ctx", occurrence=1).has(r"= fd %d: other, .*not in reactor" % regular),

@@ -42,6 +42,8 @@ RULES = [
     (re.compile(r"#\d{3,}\b"), "#?"),
     (re.compile(r"\b\d+ more times\b"), "? more times"),
     (re.compile(r"\blen=\d+"), "len=?"),
+    # the runtime's log (spdlog): its time and the writing thread's id
+    (re.compile(r"^(\s*)\[\d\d:\d\d:\d\d\.\d{6}\] \[coscope\] \[T\d+\]"), r"\1[?] [coscope] [T?]"),
     # ls -l of a file the build made: its size and time are the build's
     (re.compile(r"^(\s*[-d][-rwxsStT]{9}\.? +\d+ +\S+ +\S+ +)\d+ +\w{3} +\d+ +[\d:]+"), r"\1? ? ? ?"),
 ]

@@ -65,7 +65,7 @@ def child_setup(stack_limit):
 
 
 def run(ctx, console, scene):
-    env = dict(ctx.environment, WALK_GDB_CONFIG=write_config(ctx, scene))
+    env = dict(ctx.environment, WALK_GDB_CONFIG=write_config(ctx, scene), **scene.env)
     env.pop("DEBUGINFOD_URLS", None)
     line = command_line(ctx, scene)
     if ctx.batch:

@@ -138,18 +138,28 @@ def run_shell(ctx, console, command, shown=None, timeout_s=60.0):
     return outcome
 
 
+# The runtime's stall watchdog is a thread of its own, which wakes every 25 ms
+# while a processer runs: in gdb it would add a thread to every stop ("Thread 1
+# hit Breakpoint"), its system calls to `catch syscall`, and a stall report to
+# every `step` through a task (gdb's stepping is slow). The sessions turn it
+# off unless a scene is about it (env={}).
+GDB_ENV = {"COSCOPE_STALL_MS": "0"}
+
+
 class Gdb:
-    def __init__(self, name, script, program, args=(), timeout_s=240.0, stdin=False):
+    def __init__(self, name, script, program, args=(), timeout_s=240.0, stdin=False, env=None):
         self.name = name
         self.script = script
         self.program = program
         self.args = list(args)
         self.timeout_s = timeout_s
         self.stdin = stdin  # the script redirects the program's stdin with @stdin@
+        self.env = dict(GDB_ENV if env is None else env)
 
     def display(self, ctx):
-        return "gdb -q ./%s%s" % (self.program, "" if not self.args else " (args: %s)" % " ".join(
-            shlex.quote(ctx.shown_path(arg)) for arg in self.args))
+        words = ["%s=%s" % item for item in self.env.items()]
+        return " ".join(words + ["gdb -q ./%s%s" % (self.program, "" if not self.args else " (args: %s)" % " ".join(
+            shlex.quote(ctx.shown_path(arg)) for arg in self.args))])
 
     def play(self, ctx, console):
         if not ctx.batch and not console.pause("start gdb: " + self.display(ctx)):
