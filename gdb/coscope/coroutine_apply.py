@@ -63,7 +63,7 @@ def header(task):
         thread = stacks.thread_by_lwp(task.thread_id)
         status = "running on thread %d" % thread.num if thread is not None else "running"
     else:
-        status = task.wait_text() or task.state
+        status = task.waiting_for() or task.state
     return "Coroutine %d%s (%s):" % (task.id, name, status)
 
 

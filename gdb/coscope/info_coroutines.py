@@ -126,7 +126,7 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
         for task in shown:
             mark = "*" if chosen is not None and chosen.task_id == task.id else ""
             state = task.state_text
-            rows.append((mark, str(task.id), task.display_name(), state, task.wait_text() or "-", stacks.where(task), task.created_at()))
+            rows.append((mark, str(task.id), task.display_name(), state, task.waiting_for() or "-", stacks.where(task), task.created_at()))
         lines = format_table(rows)
         if len(shown) < len(tasks):
             lines.append(more_line(len(tasks) - len(shown), "coroutines"))
