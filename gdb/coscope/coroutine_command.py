@@ -43,13 +43,16 @@ Usage: coroutine                 show the selected coroutine
 
 The coroutine's stack is shown above the current thread's frame #0, which
 stays the thread's own (backtraces leave it out): the coroutine's innermost
-frame is #1, the runtime's switch-out point; its own functions come above,
+frame is #1 (#2 or more when the thread stopped in inlined code), the
+runtime's switch-out point; its own functions come above,
 down to its entry, co::detail::task_main, where its backtrace ends ("set
 coscope hide-runtime-frames on" leaves the runtime's frames out).
 Nothing in the program is changed, so this works on core files too. The
 selection ends when the program runs again. A running coroutine has no saved
 stack: selecting it switches to the thread that runs it, and bt shows that
-thread's backtrace. IDs are those of "info coroutines"."""
+thread's backtrace. A coroutine caught in the middle of a switch is said to
+be so, and shown from the switching thread's stack when that is its own.
+IDs are those of "info coroutines"."""
 
     def __init__(self):
         # A prefix command: "coroutine apply" is its subcommand; every other

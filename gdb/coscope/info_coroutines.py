@@ -4,7 +4,7 @@ import re
 
 import gdb
 
-from . import grouping, registry, selection, settings, stacks
+from . import core_memory, grouping, registry, selection, settings, stacks
 from .inferior import CoscopeError, short_error
 from .tasks import TaskView
 
@@ -118,6 +118,11 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
             gdb.write("\n".join(lines) + "\n")
         for problem in problems:
             gdb.write("<coscope: %s>\n" % problem)
+        truncated = core_memory.truncation()
+        if truncated is not None:
+            # Tasks and stacks in the lost memory are missing from the list or cannot be unwound.
+            gdb.write("<coscope: %s: tasks or stacks there are missing from this list or cannot be shown>\n"
+                      % truncated.summary())
 
     def _table(self, tasks, limit):
         chosen = selection.current()

@@ -16,7 +16,8 @@
 //
 // A gdb test that wants a thread in the middle of a switch breaks on
 // jump_fcontext after the stop in outer().
-// Without a debugger the program exits right after outer().
+// Without a debugger the program exits right after outer(), or, with
+// FIXTURE_EDGES_ABORT set, aborts (a core file for the kernel to write).
 #include <coscope/coscope.h>
 
 #include <atomic>
@@ -129,5 +130,7 @@ int main() {
 
   if (!wait_until(all_in_place, "every task is in place")) return 1;
   outer();
+  // For a test of a core dumped by the kernel (cut short by RLIMIT_CORE).
+  if (std::getenv("FIXTURE_EDGES_ABORT") != nullptr) std::abort();
   std::_Exit(0);
 }

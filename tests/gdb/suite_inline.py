@@ -34,7 +34,7 @@ FRAME = r"#\d+ +(?:0x[0-9a-f]+ in )?"
 
 
 def never(pattern):
-    return r"\A(?![\s\S]*%s)" % pattern
+    return r"\A(?![\s\S]*(?:%s))" % pattern
 
 
 def row(task_id, name, state, waiting, where):
@@ -81,4 +81,30 @@ CHECKS = [
     ("up", [r"outer"]),
     ("coroutine %d bt 1" % READER, [r"\A#2 .*save_registers"]),
     ("frame", [r"\A#1 +\(anonymous namespace\)::outer"]),
+]
+
+# Before `run`: no process, no core file. Said so, rather than a guess that
+# the program lacks libcoscope (not loaded yet) or an empty list read from
+# the program's file.
+NO_PROCESS = r"\Acoscope: no process: the program has not been started \(run, start, attach\) and no core file is loaded\Z"
+NO_PROCESS_CHECKS = [
+    ("info coroutines", [NO_PROCESS]),
+    ("coroutine 1 bt", [NO_PROCESS]),
+    ("coroutine apply all bt", [NO_PROCESS]),
+    ("info processers", [NO_PROCESS]),
+    ("info fdctx", [NO_PROCESS]),
+    ("info co-timers", [NO_PROCESS]),
+]
+
+# A core file cut short: the kernel's core (the fixture aborts after its
+# stop), cut to half. The lost half holds the list of shared libraries and
+# libcoscope's data: the toolkit says the core is truncated and what that
+# means, instead of "No coroutines." or a guess about libcoscope.
+TRUNCATED_CORE_ENV = {"FIXTURE_EDGES_ABORT": "1"}
+TRUNCATED = (r"the core file is truncated: it has \d+ of the \d+ bytes its headers describe, "
+             r"so the memory of \d+ segments? \(from 0x[0-9a-f]+ up\) is not in it")
+TRUNCATED_CORE_CHECKS = [
+    ("info coroutines", [r"\Acoscope: .*" + TRUNCATED, never(r"No coroutines|is the program linked")]),
+    ("info processers", [r"\Acoscope: .*" + TRUNCATED, never(r"No scheduler exists|is the program linked")]),
+    ("coroutine 1 bt", [r"\Acoscope: .*" + TRUNCATED]),
 ]
