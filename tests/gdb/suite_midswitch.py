@@ -44,6 +44,8 @@ CHECKS = [
     yielder_bt(4, "co::detail::context_handoff"),
     # One of them is on thread 2's stack, the other is shown from its saved registers.
     ("coroutine apply 3 4 -q bt 1", [r"(?m)^#0 ", r"(?m)^#1 "]),
+    ("coroutine apply 3 4 print 1", [r'(?m)^Coroutine 3 "yielder-1" \(' + SWITCHING % "co::detail::context_handoff" + r"\):\n\$\d+ = 1$",
+                                     r'(?m)^Coroutine 4 "yielder-2" \(' + SWITCHING % "co::detail::context_handoff" + r"\):\n\$\d+ = 1$"]),
     ("info coroutines -group", [r"(?m)^\d coroutines?, ids? 3(?:-4)?, runnable:\n    \(anonymous namespace\)::yield_forever at ", WRONG]),
     ("coroutine 1 bt", [r"(?s)\A#1 .*read_from_pipe", WRONG]),
 ]
