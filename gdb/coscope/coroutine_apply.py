@@ -5,7 +5,7 @@ import re
 
 import gdb
 
-from . import frames, registry, selection, stacks
+from . import frames, registry, selection, stacks, switches
 from .inferior import CoscopeError, short_error
 from .info_coroutines import collect
 from .tasks import TaskView
@@ -59,11 +59,14 @@ def parse(argument):
 def header(task):
     """'Coroutine 5 "reader-1" (fd 7 readable):', as thread apply heads each thread."""
     name = ' "%s"' % task.name if task.name else ""
-    if task.running:
+    switch = switches.switch_of(task)
+    if switch is not None:
+        status = switch.text()
+    elif task.running:
         thread = stacks.thread_by_lwp(task.thread_id)
         status = "running on thread %d" % thread.num if thread is not None else "running"
     else:
-        status = task.wait_text() or task.state
+        status = task.waiting_for() or task.state
     return "Coroutine %d%s (%s):" % (task.id, name, status)
 
 

@@ -2,7 +2,7 @@
 
 import gdb
 
-from . import registry, selection, stacks
+from . import registry, selection, stacks, switches
 from .inferior import CoscopeError, short_error
 from .tasks import TaskView
 
@@ -17,10 +17,16 @@ def find(task_id):
 def show_stack_of(task):
     """Makes gdb's stack commands show `task` (stacks.show_stack) and selects
     its innermost frame; a task without a stack is a one-line gdb error."""
+    switch = switches.switch_of(task)
     try:
-        stacks.show_stack(task).select()
+        stacks.show_stack(task, switch).select()
     except stacks.NoStack as e:
         raise gdb.GdbError("Coroutine %d has no stack to show: %s." % (task.id, e))
+    if switch is not None:
+        # Not a task at rest, nor one the runtime calls running: say which stack this is.
+        source = ("thread %d's stack, which is the coroutine's" % switch.position.num if gdb.selected_frame().level() == 0
+                  else "its registers saved before the switch")
+        gdb.write("[Coroutine %d is %s; shown from %s]\n" % (task.id, switch.text(), source))
 
 
 class CoroutineCommand(gdb.Command):
@@ -37,13 +43,16 @@ Usage: coroutine                 show the selected coroutine
 
 The coroutine's stack is shown above the current thread's frame #0, which
 stays the thread's own (backtraces leave it out): the coroutine's innermost
-frame is #1, the runtime's switch-out point; its own functions come above,
+frame is #1 (#2 or more when the thread stopped in inlined code), the
+runtime's switch-out point; its own functions come above,
 down to its entry, co::detail::task_main, where its backtrace ends ("set
 coscope hide-runtime-frames on" leaves the runtime's frames out).
 Nothing in the program is changed, so this works on core files too. The
 selection ends when the program runs again. A running coroutine has no saved
 stack: selecting it switches to the thread that runs it, and bt shows that
-thread's backtrace. IDs are those of "info coroutines"."""
+thread's backtrace. A coroutine caught in the middle of a switch is said to
+be so, and shown from the switching thread's stack when that is its own.
+IDs are those of "info coroutines"."""
 
     def __init__(self):
         # A prefix command: "coroutine apply" is its subcommand; every other
@@ -89,10 +98,12 @@ thread's backtrace. IDs are those of "info coroutines"."""
 
     def _select(self, task, from_tty):
         show_stack_of(task)
-        if task.running:
-            gdb.write('Coroutine %d "%s" is running: switched to thread %d.\n' % (task.id, task.name, gdb.selected_thread().num))
+        if selection.current() is None:  # its stack is a thread's: running, or caught in a switch
+            how = "running" if task.running else "on a thread's stack"
+            gdb.write('Coroutine %d "%s" is %s: switched to thread %d.\n' % (task.id, task.name, how, gdb.selected_thread().num))
             return
-        gdb.write('[Coroutine %d "%s" (%s), its innermost frame is #1]\n' % (task.id, task.name, task.wait_text() or task.state))
+        gdb.write('[Coroutine %d "%s" (%s), its innermost frame is #%d]\n'
+                  % (task.id, task.name, task.waiting_for() or task.state, selection.current().innermost_level))
         gdb.execute("frame", from_tty)
 
     def _backtrace(self, task, rest, from_tty):

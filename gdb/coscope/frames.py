@@ -156,3 +156,25 @@ def register():
     # Code locations change meaning when other code is loaded or the program is replaced.
     gdb.events.new_objfile.connect(_forget_facts)
     gdb.events.clear_objfiles.connect(_forget_facts)
+
+
+# The runtime's call of a task's callable (runtime/include/coscope/spawn.h).
+_CLOSURE_CALL = "co::detail::ClosureFor"
+
+
+def outermost_runtime_frame(frame, max_depth=256):
+    """(frame, FrameFacts) of the outermost frame at or above `frame`, below the
+    coroutine entry, that is the runtime's own code and not the call of the
+    task's callable; None if there is none.
+
+    When a stack holds no frame of the program's, this is where the program
+    called into the runtime: the program's frames were replaced by tail calls
+    (`void nap() { co::co_sleep(1000); }` at -O2 jumps to co_sleep)."""
+    found = None
+    for candidate, facts in walk(frame, max_depth):
+        if facts.is_entry:
+            break
+        if (candidate.name() or "").startswith(_CLOSURE_CALL):
+            continue
+        found = (candidate, facts)
+    return found

@@ -23,12 +23,10 @@ class Group:
         """"sleep (sleep)", or the distinct states with counts: "sys_block (channel recv) 3, runnable 1"."""
         counts = {}
         for task in self.tasks:
-            if task.running:
-                text = "running"
-            elif task.wait_reason != "none":
-                text = "%s (%s)" % (task.state, task.wait_reason)
-            else:
-                text = task.state
+            # The list's State column, and the reason only while it waits.
+            text = task.state_text
+            if task.waiting_for():
+                text = "%s (%s)" % (text, task.wait_reason)
             counts[text] = counts.get(text, 0) + 1
         if len(counts) == 1:
             return next(iter(counts))

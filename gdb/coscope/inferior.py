@@ -12,22 +12,68 @@ class CoscopeError(Exception):
     """A runtime object could not be read; str() is a one-line reason."""
 
 
+NO_PROCESS = "no process: the program has not been started (run, start, attach) and no core file is loaded"
+
+
+def require_process():
+    """Raises CoscopeError unless there is a process or a core file to read.
+
+    Before `run` gdb reads a global from the program's file: the tasks and
+    schedulers it would show are the file's initial values, not the
+    program's; and libcoscope.so, not loaded yet, looks missing."""
+    if not has_inferior_memory():
+        raise CoscopeError(NO_PROCESS)
+
+
+def _truncated_core_note():
+    """The truncation of the core file being read, as a clause, or None."""
+    from . import core_memory  # here: core_memory is only needed on this path
+
+    truncated = core_memory.truncation()
+    return truncated.summary() if truncated is not None else None
+
+
 def lookup_type(name):
     try:
         return gdb.lookup_type(name)
     except gdb.error:
+        require_process()
+        note = _truncated_core_note()
+        if note is not None:
+            raise CoscopeError("no type %s: %s; gdb may not have found libcoscope in it" % (name, note))
         raise CoscopeError("no type %s (is the program linked with libcoscope, with debug info?)" % name)
 
 
 def global_value(name):
     """A global variable's value, looked up in every loaded objfile."""
+    require_process()
     symbol = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
     if symbol is None:
         try:
-            return gdb.parse_and_eval(name)
+            value = gdb.parse_and_eval(name)
         except gdb.error:
+            note = _truncated_core_note()
+            if note is not None:
+                # The list of shared libraries is in memory the core lost.
+                raise CoscopeError("no symbol %s: %s; gdb may not have found libcoscope in it, so nothing "
+                                   "about the coroutines can be read" % (name, note))
             raise CoscopeError("no symbol %s (is the program linked with libcoscope?)" % name)
-    return symbol.value()
+    else:
+        value = symbol.value()
+    _check_in_core(name, value)
+    return value
+
+
+def _check_in_core(name, value):
+    """Raises CoscopeError if the global lies in memory a truncated core lost:
+    gdb would read the file's initial value there (an empty registry)."""
+    from . import core_memory
+
+    truncated = core_memory.truncation()
+    address = address_of(value)
+    if truncated is not None and address and truncated.lacks(address, value.type.sizeof):
+        raise CoscopeError("%s (at 0x%x) is not in the core file: %s; gdb would read its initial value "
+                           "from the library's file, not what the program held" % (name, address, truncated.summary()))
 
 
 def address_of(value):

@@ -4,7 +4,7 @@ import re
 
 import gdb
 
-from . import grouping, registry, selection, settings, stacks
+from . import core_memory, grouping, registry, selection, settings, stacks
 from .inferior import CoscopeError, short_error
 from .tasks import TaskView
 
@@ -118,6 +118,11 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
             gdb.write("\n".join(lines) + "\n")
         for problem in problems:
             gdb.write("<coscope: %s>\n" % problem)
+        truncated = core_memory.truncation()
+        if truncated is not None:
+            # Tasks and stacks in the lost memory are missing from the list or cannot be unwound.
+            gdb.write("<coscope: %s: tasks or stacks there are missing from this list or cannot be shown>\n"
+                      % truncated.summary())
 
     def _table(self, tasks, limit):
         chosen = selection.current()
@@ -126,7 +131,7 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
         for task in shown:
             mark = "*" if chosen is not None and chosen.task_id == task.id else ""
             state = task.state_text
-            rows.append((mark, str(task.id), task.display_name(), state, task.wait_text() or "-", stacks.where(task), task.created_at()))
+            rows.append((mark, str(task.id), task.display_name(), state, task.waiting_for() or "-", stacks.where(task), task.created_at()))
         lines = format_table(rows)
         if len(shown) < len(tasks):
             lines.append(more_line(len(tasks) - len(shown), "coroutines"))

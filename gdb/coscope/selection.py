@@ -3,7 +3,9 @@ and `info locals` show, on the thread that was current when it was chosen.
 
 Nothing of the program is changed: the unwinder (unwinder.py) reads the
 selected task's saved registers and presents its stack as the callers of
-that thread's frame #0. Selecting only drops gdb's frame cache.
+that thread's frame #0 (its innermost real frame, when code inlined into
+that frame's function is where the thread stopped). Selecting only drops
+gdb's frame cache.
 """
 
 import contextlib
@@ -14,11 +16,20 @@ import gdb
 class Selection:
     """What the unwinder needs, fixed when chosen."""
 
-    def __init__(self, task_id, name, saved_address, thread_num):
+    def __init__(self, task_id, name, saved_address, thread_num, claim_level):
         self.task_id = task_id
         self.name = name
         self.saved_address = saved_address  # address of Task::saved
         self.thread_num = thread_num  # gdb's global thread number
+        # The level of the thread's innermost real (not inlined) frame: the
+        # frame whose caller the unwinder replaces by the coroutine's stack.
+        # 0, unless the thread stopped in code inlined into its function.
+        self.claim_level = claim_level
+
+    @property
+    def innermost_level(self):
+        """The level of the coroutine's innermost frame."""
+        return self.claim_level + 1
 
 
 _current = None
@@ -48,8 +59,36 @@ def _set(selection):
 
 
 def select(task_view, thread):
-    """Shows task_view's stack under `thread`'s frame #0 from now on."""
-    _set(Selection(task_view.id, task_view.name, task_view.saved_address, thread.global_num))
+    """Shows task_view's stack under `thread`'s innermost real frame from now on."""
+    if _current is not None and _current.thread_num == thread.global_num:
+        # The thread has not moved since (running again deselects).
+        claim_level = _current.claim_level
+    else:
+        claim_level = _innermost_real_frame_level()
+    _set(Selection(task_view.id, task_view.name, task_view.saved_address, thread.global_num, claim_level))
+
+
+def _innermost_real_frame_level():
+    """The level of the selected thread's innermost frame that is not an
+    inlined one, seen with no coroutine selected.
+
+    gdb gives the code inlined at the thread's pc frames of their own
+    (INLINE_FRAME) above the function's real frame; they share its registers
+    and an unwinder is asked only about the real one. That frame's caller is
+    what the coroutine's stack replaces."""
+    _set(None)
+    try:
+        frame = gdb.newest_frame()
+        level = 0
+        while frame.type() == gdb.INLINE_FRAME:
+            older = frame.older()
+            if older is None:
+                break
+            frame = older
+            level += 1
+        return level
+    except gdb.error:
+        return 0
 
 
 def deselect():
@@ -57,9 +96,13 @@ def deselect():
 
 
 def innermost_coroutine_frame():
-    """The selected coroutine's innermost frame (#1: #0 is the thread's own), or None."""
+    """The selected coroutine's innermost frame (#1, unless the thread's own
+    frame #0 is inlined code: then the level after the thread's real frame),
+    or None."""
+    if _current is None:
+        return None
     try:
-        return gdb.newest_frame().older()
+        return _frame_at_level(_current.innermost_level, exact=True)
     except gdb.error:
         return None
 
@@ -72,12 +115,14 @@ def _frame_level(frame):
     return level
 
 
-def _frame_at_level(level):
+def _frame_at_level(level, exact=False):
+    """The frame at `level`, or the outermost one if the stack is shorter
+    (None then, if `exact`)."""
     frame = gdb.newest_frame()
     for _ in range(level):
         older = frame.older()
         if older is None:
-            break
+            return None if exact else frame
         frame = older
     return frame
 

@@ -11,7 +11,7 @@ import contextlib
 
 import gdb
 
-from . import frames, selection
+from . import frames, selection, switches
 from .inferior import short_error
 
 # gdb caches the stack memory it reads to unwind, in lines of `dcache
@@ -33,10 +33,16 @@ class NoStack(Exception):
     """A task whose stack cannot be shown; str() says why, in a few words."""
 
 
-def show_stack(task_view):
+def show_stack(task_view, switch=None):
     """Makes gdb's frames those of task_view's stack and returns its innermost
-    frame: the running thread's frame #0, or the coroutine's frame #1 (frame
-    #0 stays the thread's own). Raises NoStack. The caller restores the view."""
+    frame: the running thread's frame #0, or the coroutine's innermost frame
+    (after the thread's own). Raises NoStack. The caller restores the view.
+
+    switch: switches.switch_of(task_view), if the caller has it already."""
+    if switch is None:
+        switch = switches.switch_of(task_view)
+    if switch is not None:
+        return _show_switching(task_view, switch)
     if task_view.running:
         thread = thread_by_lwp(task_view.thread_id)
         if thread is None:
@@ -48,6 +54,10 @@ def show_stack(task_view):
         raise NoStack("finished")
     if not task_view.suspended:
         raise NoStack("not started" if not task_view.has_context else "no saved registers")
+    return _show_saved(task_view)
+
+
+def _show_saved(task_view):
     thread = gdb.selected_thread()
     if thread is None:
         raise NoStack("no thread to show it on")
@@ -56,6 +66,20 @@ def show_stack(task_view):
     if frame is None:
         raise NoStack("its stack cannot be unwound")
     return frame
+
+
+def _show_switching(task_view, switch):
+    """A task caught in a switch: the stack of the thread doing the switch if
+    that stack is the task's and can be unwound, else its saved registers if
+    they are saved; else there is nothing true to show."""
+    if switch.on_task_stack and switch.position.unwindable:
+        selection.deselect()
+        switch.position.thread.switch()
+        return gdb.newest_frame()
+    if task_view.saved["pc"] != 0:
+        return _show_saved(task_view)
+    raise NoStack("%s; its registers are not saved yet and %s has no unwind information"
+                  % (switch.text(), switch.position.switch_function))
 
 
 @contextlib.contextmanager
@@ -87,12 +111,30 @@ def where(task_view):
 
 
 def _where(task_view):
-    innermost = show_stack(task_view)
-    found = frames.first_outside_runtime(innermost)
+    switch = switches.switch_of(task_view)
+    innermost = show_stack(task_view, switch)
+    location = _location(innermost)
+    if switch is not None:
+        # Said, so that nobody takes it for a task at rest or running.
+        return switch.text() + ": " + location
     if task_view.running:
-        text = "running on thread %d" % gdb.selected_thread().num
-        return text + ": " + found[1].location if found is not None else text
-    return found[1].location if found is not None else "in the runtime"
+        return "running on thread %d: %s" % (gdb.selected_thread().num, location)
+    return location
+
+
+# Said of a stack without a frame of the program's: a tail call left none.
+NO_PROGRAM_FRAME = " (no frame of the program's: tail calls)"
+
+
+def _location(innermost):
+    """The first frame outside the runtime, or where the program entered it."""
+    found = frames.first_outside_runtime(innermost)
+    if found is not None:
+        return found[1].location
+    entered = frames.outermost_runtime_frame(innermost)
+    if entered is not None:
+        return entered[1].location + NO_PROGRAM_FRAME
+    return "in the runtime"
 
 
 def own_frames(task_view):
@@ -103,5 +145,6 @@ def own_frames(task_view):
         innermost = show_stack(task_view)
         found = frames.first_outside_runtime(innermost)
         if found is None:
-            return []
+            entered = frames.outermost_runtime_frame(innermost)
+            return [entered[1].location + NO_PROGRAM_FRAME] if entered is not None else []
         return [facts.location for _, facts in frames.walk(found[0]) if not facts.is_runtime]

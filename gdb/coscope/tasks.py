@@ -61,7 +61,7 @@ class _Layout:
     through gdb.Value costs ~100 times more, which a list of 10,000 tasks feels."""
 
     TASK_FIELDS = ("id", "name", "created_file", "created_line", "state", "wait_reason", "wait_object", "wait_arg",
-                   "wait_deadline_ns", "context", "processer", "saved")
+                   "wait_deadline_ns", "context", "processer", "saved", "stack")
     PROCESSER_FIELDS = ("index", "current", "thread_id")
 
     def __init__(self):
@@ -145,12 +145,16 @@ class TaskView:
         self.wait_deadline_ns = fields["wait_deadline_ns"].read(raw)
         self.has_context = fields["context"].read(raw) != 0
         self.processer_address = fields["processer"].read(raw)
+        # TaskStack begins with base and size: [base, base + size) is the stack.
+        self.stack_base, self.stack_size = struct.unpack_from("<2Q", raw, fields["stack"].offset)
         saved = fields["saved"].offset
         self.saved_address = self.address + saved
         self.saved = dict(zip(SAVED_REGISTER_NAMES, struct.unpack_from("<%dQ" % len(SAVED_REGISTER_NAMES), raw, saved)))
         self.processer_index = None
         self.thread_id = None
         self.running = False
+        # The processer's current task but registers still saved: a switch into it is under way.
+        self.being_resumed = False
         if self.processer_address != 0:
             processer = layout().processer
             raw_processer = _read(self.processer_address, layout().processer_size, "Processer")
@@ -161,7 +165,8 @@ class TaskView:
             # park probe - its new state already set - still runs, and one
             # caught between the save and the jump is suspended.)
             self.running = current == self.address and self.saved["pc"] == 0
-            if self.running:
+            self.being_resumed = current == self.address and self.saved["pc"] != 0
+            if current == self.address:
                 self.thread_id = processer["thread_id"].read(raw_processer)
 
     @property
@@ -180,6 +185,10 @@ class TaskView:
         """True when its registers were saved at a switch-out: its stack can be unwound."""
         return not self.running and self.saved["pc"] != 0 and self.state != "done"
 
+    def stack_holds(self, address):
+        """True when address lies in this task's stack."""
+        return self.stack_base != 0 and self.stack_base <= address < self.stack_base + self.stack_size
+
     def display_name(self):
         return self.name if self.name else "-"
 
@@ -188,6 +197,14 @@ class TaskView:
             return "?"
         path = self.created_file if full_path else os.path.basename(self.created_file)
         return "%s:%d" % (path, self.created_line)
+
+    def waiting_for(self):
+        """What it waits for now: wait_text(), or "" for a task that waits for
+        nothing any more (runnable: woken, queued to run; done). Such a task
+        keeps the wait reason of its last park until it runs again."""
+        if self.state in ("runnable", "done"):
+            return ""
+        return self.wait_text()
 
     def wait_text(self):
         """Why it waits, with the object: "fd 5 readable", "channel recv 0x...", "" when it does not."""

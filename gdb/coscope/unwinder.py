@@ -1,7 +1,8 @@
 """The unwinder that shows a suspended coroutine's stack, on core files too.
 
 When a coroutine is selected (selection.py), this unwinder claims frame #0
-of the selected thread and gives, as its caller's registers, the ones the
+of the selected thread (its innermost real frame, if #0 is inlined code) and
+gives, as its caller's registers, the ones the
 runtime saved when the task switched out (Task::saved: pc, sp, rbp, rbx,
 r12-r15, see runtime/src/task.h). gdb then unwinds the coroutine's stack
 from there with the program's own debug info: frame #1 is the runtime's
@@ -32,11 +33,12 @@ class CoroutineUnwinder(gdb.unwinder.Unwinder):
         super().__init__("coscope-coroutine")
 
     def __call__(self, pending_frame):
-        # Called for every frame gdb unwinds: decline cheaply all but frame #0.
-        if pending_frame.level() != 0:
-            return None
+        # Called for every real frame gdb unwinds: decline cheaply all but the
+        # thread's innermost one. (gdb never asks about inlined frames: when
+        # the thread stopped in inlined code, frame #0 is that code and the
+        # real frame comes at a higher level; selection.py found which.)
         chosen = selection.current()
-        if chosen is None:
+        if chosen is None or pending_frame.level() != chosen.claim_level:
             return None
         thread = gdb.selected_thread()
         if thread is None or thread.global_num != chosen.thread_num:

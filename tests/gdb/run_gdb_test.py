@@ -8,6 +8,15 @@
                 gdb reads only the core file and runs the same checks; a third
                 loads the toolkit with `source gdb/coscope.py` (auto-load off)
 
+A suite's NO_PROCESS_CHECKS run, in live mode, in a gdb that sourced the
+toolkit and never started the program; its TRUNCATED_CORE_CHECKS, in core
+mode, on a core file the kernel wrote (the program run with
+TRUNCATED_CORE_ENV, so that it aborts) cut to half its size, with the
+toolkit sourced by hand (gdb finds no libcoscope to auto-load it from in
+such a core). Where the
+kernel writes no core file into the working directory (core_pattern), that
+part is skipped and says so.
+
 The toolkit is loaded by gdb itself from libcoscope's .debug_gdb_scripts
 entry, as a user would get it. Each check is a regular expression on the
 output of one command; the test fails on the first that does not match, and
@@ -111,6 +120,49 @@ def check_program_output(args, program, suite):
     return failures
 
 
+def kernel_core(args, program, env):
+    """Runs the program until the kernel dumps its core (the program aborts
+    when `env` is set) into the work directory; returns the core's path, or
+    None when the kernel writes cores elsewhere (core_pattern)."""
+    import resource
+
+    for name in os.listdir(args.work_dir):
+        if name == "core" or name.startswith("core."):
+            os.remove(os.path.join(args.work_dir, name))
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    run = subprocess.run([program], cwd=args.work_dir, env=dict(os.environ, **env), preexec_fn=allow_core,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    for name in ("core", "core.%d" % abs(run.returncode), "core.%d" % run.returncode):
+        path = os.path.join(args.work_dir, name)
+        if os.path.isfile(path):
+            return path
+    found = [n for n in os.listdir(args.work_dir) if n.startswith("core")]
+    return os.path.join(args.work_dir, found[0]) if found else None
+
+
+def check_truncated_core(args, program, suite):
+    """The suite's TRUNCATED_CORE_CHECKS on a core the kernel wrote, cut to half
+    its size (as RLIMIT_CORE or a full disk cut one). Returns the failures."""
+    core = kernel_core(args, program, suite.TRUNCATED_CORE_ENV)
+    if core is None:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        print("skip [truncated core]: the kernel wrote no core file here (core_pattern %r)" % pattern)
+        return 0
+    size = os.path.getsize(core)
+    with open(core, "r+b") as f:
+        f.truncate(size // 2)
+    # Sourced by hand: gdb finds no libcoscope in such a core, so nothing auto-loads.
+    line = gdb_command_line(args, ["source " + os.path.join(args.source_dir, "gdb", "coscope.py")],
+                            [c for c, _ in suite.TRUNCATED_CORE_CHECKS])
+    transcript = run_gdb(line + [program, core], os.path.join(args.work_dir, "truncated-core.log"))
+    os.remove(core)
+    return check(transcript, suite.TRUNCATED_CORE_CHECKS, "truncated core")
+
+
 def indent(text):
     return "\n".join("    " + line for line in text.splitlines())
 
@@ -144,6 +196,12 @@ def main():
             print("FAIL: the fixture never reached its stop (%s)\n%s" % (" / ".join(suite.STOP), indent(transcript)))
             return 1
         failures = check(transcript, live_checks, "live")
+        no_process_checks = getattr(suite, "NO_PROCESS_CHECKS", [])
+        if no_process_checks:  # the toolkit sourced, the program not started
+            line = gdb_command_line(args, ["source " + os.path.join(args.source_dir, "gdb", "coscope.py")],
+                                    [c for c, _ in no_process_checks], init=["set auto-load python-scripts off"])
+            transcript = run_gdb(line + [program], os.path.join(args.work_dir, "no-process.log"))
+            failures += check(transcript, no_process_checks, "no process")
         if getattr(suite, "PROGRAM_OUTPUT", None):
             failures += check_program_output(args, program, suite)
     else:
@@ -165,6 +223,8 @@ def main():
             transcript = run_gdb(sourced + [program, core], os.path.join(args.work_dir, "sourced.log"))
             failures += check(transcript, sourced_checks, "core, sourced")
         os.remove(core)  # large; the logs stay
+        if getattr(suite, "TRUNCATED_CORE_CHECKS", None):
+            failures += check_truncated_core(args, program, suite)
     print("%s: %s" % (args.mode, "FAILED (%d)" % failures if failures else "all checks passed"))
     return 1 if failures else 0
 

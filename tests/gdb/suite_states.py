@@ -3,7 +3,8 @@ coroutine command, selection and the Task/Processer/Scheduler printers.
 
 A suite module gives: FIXTURE (the fixture program's name), STOP (gdb
 commands that bring the live program to where the checks run), CHECKS (run
-live and on the core file), LIVE_ONLY_CHECKS and SOURCED_CHECKS (run with the
+live and on the core file), LIVE_ONLY_CHECKS, NO_PROCESS_CHECKS (in a gdb that
+never started the program) and SOURCED_CHECKS (run with the
 toolkit sourced by hand, on the core file). Each check is (command, [regular
 expressions its output must match]).
 """
