@@ -317,6 +317,7 @@ void SchedulerCore::Start(std::size_t workers) {
   InstallProcessers(workers);
   stop_requested.store(false, std::memory_order_seq_cst);
   mode.store(static_cast<int>(RunMode::started), std::memory_order_seq_cst);
+  stall_watchdog_start();
   for (Processer* p : processer_list_) {
     threads_.emplace_back([p] { p->Run(); });
   }

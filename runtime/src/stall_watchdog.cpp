@@ -520,6 +520,10 @@ std::int64_t stall_threshold_ns() noexcept {
   return t;
 }
 
+void stall_watchdog_start() noexcept {
+  if (g_state.load(std::memory_order_acquire) == kNotStarted) start();
+}
+
 void stall_watchdog_note_running() noexcept {
   if (g_state.load(std::memory_order_acquire) == kNotStarted) start();
   std::atomic_thread_fence(std::memory_order_seq_cst);  // thread_id before the flag

@@ -24,6 +24,12 @@ std::int64_t stall_threshold_ns() noexcept;
 /// first use (unless COSCOPE_STALL_MS=0) and wakes it if it sleeps.
 void stall_watchdog_note_running() noexcept;
 
+/// Starts the watchdog on first use (unless COSCOPE_STALL_MS=0). Scheduler::
+/// Start calls it before it creates its workers, so the watchdog's thread
+/// never races them to be created: a debugger numbers threads in creation
+/// order, and `info processers` shows the same numbers from run to run.
+void stall_watchdog_start() noexcept;
+
 class Processer;
 struct Task;
 

@@ -1,4 +1,4 @@
-"""Checks on fixture_edges with co_sched's worker (thread 2) stopped in the
+"""Checks on fixture_edges with co_sched's worker (thread 3) stopped in the
 middle of a switch between two yielders (context_handoff), then, live, in
 jump_fcontext before and after it moves to the other stack. A task caught in
 a switch is said to be so, with the thread doing it; its stack comes from
@@ -14,7 +14,9 @@ from suite_inline import FRAME, never, row, _stop_line
 
 FIXTURE = "fixture_edges"
 STOP = ["break fixture_edges.cpp:%d" % _stop_line(), "run",
-        "set scheduler-locking on", "thread 2",
+        # Threads in creation order: main, the stall watchdog (which
+        # Scheduler::Start creates before its workers), co_sched's worker.
+        "set scheduler-locking on", "thread 3",
         "break co::detail::context_handoff", "continue", "delete 2"]
 
 SWITCHING = r"switching on thread \d+ \(stopped in %s\)"
@@ -42,7 +44,7 @@ CHECKS = [
     ]),
     yielder_bt(3, "co::detail::context_handoff"),
     yielder_bt(4, "co::detail::context_handoff"),
-    # One of them is on thread 2's stack, the other is shown from its saved registers.
+    # One of them is on thread 3's stack, the other is shown from its saved registers.
     ("coroutine apply 3 4 -q bt 1", [r"(?m)^#0 ", r"(?m)^#1 "]),
     ("coroutine apply 3 4 print 1", [r'(?m)^Coroutine 3 "yielder-1" \(' + SWITCHING % "co::detail::context_handoff" + r"\):\n\$\d+ = 1$",
                                      r'(?m)^Coroutine 4 "yielder-2" \(' + SWITCHING % "co::detail::context_handoff" + r"\):\n\$\d+ = 1$"]),
