@@ -242,6 +242,11 @@ TEST_F(Stall, ZeroThresholdTurnsItOff) {
 // (spawned while no worker was idle) runs on the other worker within about
 // one threshold, not after the stall.
 TEST_F(Stall, QueuedTasksOfAStalledWorkerRunElsewhere) {
+#if defined(__SANITIZE_THREAD__)
+  // The hand-over is built without it there (stall_watchdog.cpp): TSan does
+  // not know the membarrier its protocol relies on.
+  GTEST_SKIP() << "a stalled worker's queue is not handed over under ThreadSanitizer";
+#endif
   StderrFile log;
   co::Scheduler s;
   int fds[2];
