@@ -8,7 +8,7 @@
 import os
 import sys
 
-import gdb
+import gdb  # noqa: F401 - fails at once outside gdb
 
 
 def _coscope_load():

@@ -18,6 +18,8 @@ PACKAGES=(
   python3
   gdb
   clang-format
+  # the Python's lint (ctest python_lint, config in .flake8)
+  flake8
   # libraries the runtime links
   libboost-context-dev
   libspdlog-dev

@@ -29,7 +29,7 @@ One concept per module:
   info_processers   the commands
 """
 
-import gdb
+import gdb  # noqa: F401 - fails at once outside gdb
 
 # Tells a loader that this is the toolkit and not some other `coscope` module.
 COSCOPE_TOOLKIT = True

@@ -142,8 +142,9 @@ class IoWaiterView:
 
     def fd_text(self):
         """fd 7 events POLLIN revents 0, linked"""
+        linked = "linked" if self.linked else "not linked"
         return "fd %d events %s revents %s, %s" % (self.fd, poll_events_text(self.events), poll_events_text(self.revents),
-                                                    "linked" if self.linked else "not linked")
+                                                   linked)
 
     def summary(self):
         return "%s, io_sentry 0x%x of %s" % (self.fd_text(), self.sentry_address, self.task_label())

@@ -18,7 +18,7 @@ from . import timers
 from .channels import ChannelView
 from .clock import due_text
 from .fd_table import FdCtxView, IoWaiterView, waiters
-from .inferior import CoscopeError, enum_name, read_cstring, short_error
+from .inferior import CoscopeError, enum_name, short_error
 from .io_sentries import IoSentryView
 from .tasks import TaskView, state_text, wait_reason_text
 

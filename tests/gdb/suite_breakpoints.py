@@ -20,7 +20,6 @@ A suite module's attributes are described in suite_states.py and
 run_gdb_test.py.
 """
 
-import re
 
 FIXTURE = "fixture_events"
 STOP = ["break fixture_ready", "run"]
@@ -125,7 +124,7 @@ CHECKS = [
     ("help info co-breakpoints", [r"^List the coroutine breakpoints \(co-break\) and say which traces \(co-trace\) are on\."]),
     # Bad input: an error that lists what is accepted, and no breakpoint.
     ("co-break state bogus", [r"^co-break state: unknown state 'bogus'; expected one of: runnable, running, io_block, sleep, sys_block, done$"]),
-    ("co-break hook bogus", [r"^co-break hook: no probe points for 'bogus'; the hooks that have them: accept, accept4, .*\bclose, connect, .*\bread, readv, .*\busleep, write, writev$"]),
+    ("co-break hook bogus", [r"^co-break hook: no probe points for 'bogus'; the hooks that have them: accept, accept4, .*\bclose, connect, .*\bread, readv, .*\busleep, write, writev$"]),  # noqa: E501 (a whole output line)
     ("co-break state sleep task x", [r"^co-break state: bad task id 'x': expected a coroutine id, a positive integer"]),
     ("co-break state sleep task 0", [r"^co-break state: bad task id '0'"]),
     ("co-break hook read now", [r"^co-break hook: after the hook name, only \"task ID\" may follow; got 'now'$"]),

@@ -124,7 +124,7 @@ CHECKS = [
         r'(?m)^\.\.\. and 5 more coroutines \("set coscope print-limit unlimited" lists all\)$',
         r"\A(?:[^\n]*\n){5}[^\n]*\Z",  # the header, 4 rows and the note
     ]),
-    ("info coroutines -group", [r'\A3 coroutines, ids 1-3', r'(?m)^\.\.\. and 2 more groups of 2 coroutines \("set coscope print-limit unlimited" lists all\)$']),
+    ("info coroutines -group", [r'\A3 coroutines, ids 1-3', r'(?m)^\.\.\. and 2 more groups of 2 coroutines \("set coscope print-limit unlimited" lists all\)$']),  # noqa: E501 (a whole output line)
     ("info coroutines /^reader", [r"reader-2", never(r"\.\.\. and")]),  # 2 rows pass the filter: no note
     ("set coscope print-limit unlimited", [NO_OUTPUT]),
     ("show coscope print-limit", [r"is unlimited\.\Z"]),

@@ -77,6 +77,7 @@ def syn_timeout(ctx, console, record):
 def minutes_text(seconds):
     return "%d min %d s" % divmod(seconds, 60) if seconds >= 60 else "%d s" % seconds
 
+
 SCENES = (
     Part("4.1  connect_f: static and dynamic \"linking\""),
     Say("""
@@ -507,7 +508,7 @@ def user_nonblock_pass_through(t):
     expect(gdb.after_command("info coroutines").has(r"^1\s+connector\s+running\s"), "the connector is not running")
     call = gdb.index(r'^\[co-trace\] #1 "connector" call connect\(fd=%s\)$' % fd)
     done = gdb.index(r'^\[co-trace\] #1 "connector" connect\(fd=%s\) = -1 EINPROGRESS$' % fd, call)
-    changes = [l for l in gdb.lines[call + 1:done] if re.match(r'^\[co-trace\] #1 "connector" \w+ -> ', l)]
+    changes = [line for line in gdb.lines[call + 1:done] if re.match(r'^\[co-trace\] #1 "connector" \w+ -> ', line)]
     expect(changes == [], "the connector changed state inside connect: %s" % changes)
     expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step4_user_nonblock did not end normally")
 

@@ -95,7 +95,7 @@ class Console:
                 for line in lines:
                     self.write(line.rstrip())
             else:
-                for line in self.paragraph(" ".join(l.strip() for l in lines)):
+                for line in self.paragraph(" ".join(line.strip() for line in lines)):
                     self.write(line)
 
     def paragraph(self, text):

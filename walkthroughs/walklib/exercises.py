@@ -174,8 +174,8 @@ def fill(ctx, text):
 
 
 def present(step, number, exercise, ctx, console):
-    console.heading("Step %d, exercise %d of %d: %s" % (step.number, number, len(step.module.EXERCISES),
-                                                          exercise.title))
+    count = len(step.module.EXERCISES)
+    console.heading("Step %d, exercise %d of %d: %s" % (step.number, number, count, exercise.title))
     console.say(fill(ctx, exercise.task))
     if "{gdb:" in exercise.task:
         console.say("If gdb asks \"Make breakpoint pending on future shared library load?\", answer y: the "

@@ -57,8 +57,6 @@ def write_config(ctx, scene):
     return path
 
 
-
-
 def child_setup(stack_limit):
     set_limits(stack_limit)  # gdb's program inherits them
     signal.signal(signal.SIGINT, signal.SIG_DFL)
