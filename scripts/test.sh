@@ -52,34 +52,30 @@ COSCOPE_BUILD_DIR=$build_dir scripts/build.sh -DCOSCOPE_BUILD_TESTS=ON "${build_
 section "ctest ($build_dir)"
 run_ctest "$build_dir" || failed+=("ctest in $build_dir")
 
-if [[ $sanitizers -eq 1 ]]; then
-  section "build with AddressSanitizer + UBSan ($asan_dir)"
-  if COSCOPE_BUILD_DIR=$asan_dir scripts/build.sh \
+# sanitizer_pass TITLE DIR OPTION: builds DIR with the tests and OPTION=ON
+# (no benchmarks, no walkthroughs), then runs its ctest.
+sanitizer_pass() {
+  local title=$1 dir=$2 option=$3
+  section "build with $title ($dir)"
+  if COSCOPE_BUILD_DIR=$dir scripts/build.sh \
       -DCOSCOPE_BUILD_TESTS=ON \
-      -DCOSCOPE_ASAN=ON \
+      -D"$option"=ON \
       -DCOSCOPE_BUILD_BENCHMARKS=OFF \
       -DCOSCOPE_BUILD_WALKTHROUGHS=OFF; then
-    section "ctest ($asan_dir)"
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    run_ctest "$asan_dir" || failed+=("ctest in $asan_dir")
+    section "ctest ($dir)"
+    run_ctest "$dir" || failed+=("ctest in $dir")
   else
-    failed+=("build of $asan_dir")
+    failed+=("build of $dir")
   fi
+}
 
-  section "build with ThreadSanitizer ($tsan_dir)"
-  if COSCOPE_BUILD_DIR=$tsan_dir scripts/build.sh \
-      -DCOSCOPE_BUILD_TESTS=ON \
-      -DCOSCOPE_TSAN=ON \
-      -DCOSCOPE_BUILD_BENCHMARKS=OFF \
-      -DCOSCOPE_BUILD_WALKTHROUGHS=OFF; then
-    section "ctest ($tsan_dir)"
-    # A report fails the test that caused it, even where the test passes.
-    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
-    run_ctest "$tsan_dir" || failed+=("ctest in $tsan_dir")
-  else
-    failed+=("build of $tsan_dir")
-  fi
+if [[ $sanitizers -eq 1 ]]; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # A report fails the test that caused it, even where the test passes.
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+  sanitizer_pass "AddressSanitizer + UBSan" "$asan_dir" COSCOPE_ASAN
+  sanitizer_pass "ThreadSanitizer" "$tsan_dir" COSCOPE_TSAN
 fi
 
 section "summary"
