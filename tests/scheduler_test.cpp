@@ -6,6 +6,7 @@
 // ones also run under both scheduling policies (suite SchedPolicy). Timing
 // checks use generous bounds only: these tests run on loaded 2-core machines.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 
 #include <coscope/coscope.h>
 
@@ -386,6 +387,21 @@ TEST_P(Sched, SleepForSleepsAtLeastTheDuration) {
   }
   h.RunUntilDone();
   EXPECT_EQ(done.load(), 6);
+}
+
+// A thread runs tasks with the smallest timer slack, so that an idle wait for
+// the next timer is not stretched by the kernel's default 50 us; the thread's
+// own slack comes back when it stops running tasks (RunUntilNoTask lends the
+// test's thread).
+TEST_P(Sched, TasksRunWithTheSmallestTimerSlackAndTheThreadGetsItsOwnBack) {
+  Harness h = H();
+  constexpr int kOwnSlackNs = 77'777;
+  ASSERT_EQ(::prctl(PR_SET_TIMERSLACK, kOwnSlackNs, 0, 0, 0), 0);
+  std::atomic<int> slack_in_task{-1};
+  h.RunAll([&] { slack_in_task = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0); });
+  EXPECT_EQ(slack_in_task.load(), 1);
+  EXPECT_EQ(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), kOwnSlackNs);
+  ::prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0);  // back to the default
 }
 
 // A zero, negative or past sleep returns at once (no tick to wait for).

@@ -31,6 +31,28 @@ void add_or_throw(int epfd, int fd, std::uint32_t events, std::uint64_t tag, con
 
 }  // namespace
 
+// A kernel without epoll_pwait2 (before 5.11, or a seccomp filter that does
+// not know it) answers ENOSYS once; from then on epoll_wait is used.
+std::atomic<bool> IdleWaiter::no_pwait2_{false};
+
+int IdleWaiter::WaitForEvents(epoll_event* events, int max, std::int64_t timeout_ns) {
+  if (!no_pwait2_.load(std::memory_order_relaxed)) {
+    // Nanoseconds: a timer due in 0.3 ms is waited for 0.3 ms, not 1 ms.
+    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                static_cast<long>(timeout_ns % 1'000'000'000)};
+    int n = sys::epoll_pwait2(epoll_fd_, events, max, timeout_ns >= 0 ? &ts : nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    no_pwait2_.store(true, std::memory_order_relaxed);
+  }
+  int timeout_ms = -1;
+  if (timeout_ns >= 0) {
+    // Round up: waking a little late is harmless, waking early spins.
+    std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
+    timeout_ms = ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
+  }
+  return sys::epoll_wait(epoll_fd_, events, max, timeout_ms);
+}
+
 IdleWaiter::IdleWaiter() {
   Create();
 }
@@ -68,14 +90,8 @@ IdleWaiter::~IdleWaiter() {
 }
 
 void IdleWaiter::Wait(std::int64_t timeout_ns) {
-  int timeout_ms = -1;
-  if (timeout_ns >= 0) {
-    // Round up: waking a little late is harmless, waking early spins.
-    std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
-    timeout_ms = ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
-  }
   epoll_event events[2];
-  int n = sys::epoll_wait(epoll_fd_, events, 2, timeout_ms);
+  const int n = WaitForEvents(events, 2, timeout_ns);
   for (int i = 0; i < n; ++i) {
     if (events[i].data.u64 == kInterruptTag) {
       // Drain first, then re-arm: clearing the flag first would let an

@@ -1,6 +1,8 @@
 // IdleWaiter: where an idle Processer of one scheduler blocks.
 //
-// One per scheduler. It blocks (epoll_wait on an epoll of its own) until
+// One per scheduler. It blocks (epoll_pwait2 on an epoll of its own, so a
+// timer's deadline is kept to the nanosecond, not rounded up to whole
+// milliseconds as epoll_wait's timeout is) until
 //  - Interrupt() is called (new work, an earlier timer, Stop) - an eventfd;
 //  - the process-wide Reactor has fd events pending - the reactor's readiness
 //    fd is nested in this epoll; the events are then harvested, which wakes
@@ -9,6 +11,8 @@
 // At most one thread of the scheduler waits here at a time (the poller role).
 // `interrupt_pending_` collapses a burst of Interrupt() calls into one write.
 #pragma once
+
+#include <sys/epoll.h>
 
 #include <atomic>
 #include <cstdint>
@@ -35,6 +39,10 @@ class IdleWaiter {
 
  private:
   void Create();  ///< opens both fds; throws std::system_error
+  /// epoll_pwait2, or epoll_wait where the kernel lacks it.
+  int WaitForEvents(epoll_event* events, int max, std::int64_t timeout_ns);
+
+  static std::atomic<bool> no_pwait2_;
 
   int epoll_fd_ = -1;  ///< eventfd + the reactor's readiness fd
   int event_fd_ = -1;  ///< Interrupt() writes here

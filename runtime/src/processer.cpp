@@ -37,6 +37,7 @@
 #include "processer.h"
 
 #include <linux/futex.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -138,6 +139,11 @@ void Processer::Run() {
   stall_watchdog_note_running();
   install_overflow_handler_for_thread();
   context_bind_thread(this);
+  // The kernel lets a sleeping thread's timer fire up to its timer slack late
+  // (50 us by default): the idle wait is for the next task timer, so it asks
+  // for none while this thread runs the scheduler, and gives the old back.
+  const int saved_slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  ::prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   SchedulingPolicy& policy = *core->policy;
   const auto all = core->processers();
   for (;;) {
@@ -153,6 +159,7 @@ void Processer::Run() {
     if (draining || core->ShouldStop(this)) break;
     core->Idle(this);
   }
+  if (saved_slack > 0) ::prctl(PR_SET_TIMERSLACK, saved_slack, 0, 0, 0);
   remove_overflow_handler_for_thread();
   std::atomic_ref<long>(thread_id).store(0, std::memory_order_relaxed);
   t_processer = saved;

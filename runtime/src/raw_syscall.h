@@ -9,8 +9,10 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 
 // glibc exports sigaction also as __sigaction (GLIBC_2.2.5), undeclared.
@@ -34,6 +36,17 @@ inline int poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
 }
 inline int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) noexcept {
   return static_cast<int>(::syscall(SYS_epoll_pwait, epfd, events, max, timeout_ms, nullptr, 8));
+}
+/// epoll_pwait2 (Linux 5.11): the timeout in nanoseconds, where epoll_wait
+/// rounds it up to whole milliseconds. Fails with ENOSYS on older kernels.
+inline int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout) noexcept {
+#if defined(SYS_epoll_pwait2)
+  return static_cast<int>(::syscall(SYS_epoll_pwait2, epfd, events, max, timeout, nullptr, 8));
+#else
+  (void)epfd, (void)events, (void)max, (void)timeout;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 /// glibc's sigaction under its other public name, which the hooks leave

@@ -119,7 +119,7 @@ CHECKS = [
         # to now; core: up to its last sample), and its thread is in no call
         r'(?m)^\s+[01]\s+LWP \d+, thread \d+\s+#9 "spinner"\s+0\s+0\s+no\s+\d+\s+(?:\d+ ms|\d+\.\d s|< \d+ ms|>= \d+ ms|\?)\s+running \(no system call\)$',
         r"(?m)^\s+[01]\s+LWP \d+, thread \d+\s+-\s+0\s+0\s+yes, (?:polling|sleeping)\s+\d+\s+-\s+"
-        r"(?:epoll_pwait\(epfd \d+\)|futex\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE\))$",
+        r"(?:epoll_pwait2?\(epfd \d+\)|futex\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE\))$",
         r"\A(?:[^\n]*\n){3}[^\n]*\Z",  # the scheduler, the column names, two processers
     ]),
     ("print coscope_scheduler_registry.count", [r"= 1$"]),
