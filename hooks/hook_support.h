@@ -93,6 +93,16 @@ inline int wait_ready(int fd, short events, std::int64_t deadline_ns) {
   }
 }
 
+/// wait_ready after a try on the runtime's non-blocking fd failed with
+/// EAGAIN, `edges` being ctx->EdgeCount(events) read before that try: in a
+/// coroutine the reactor's edges stand in for asking the kernel again
+/// (io_wait_fd_after_try); the caller's next try is the check.
+inline int wait_ready_after_try(int fd, short events, std::int64_t deadline_ns,
+                                std::uint32_t edges) {
+  if (!in_coroutine()) return wait_ready(fd, events, deadline_ns);
+  return detail::io_wait_fd_after_try(fd, events, deadline_ns, deadline_ns == 0, edges);
+}
+
 /// How a hooked call on `fd` proceeds (see the top of this file).
 enum class Path { pass_through, try_then_wait, wait_then_call };
 
@@ -143,10 +153,11 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
     return kept_errno(op(), entry_errno);
   }
   for (bool waited = false;; waited = true) {
+    const std::uint32_t edges = ctx->EdgeCount(POLLIN);
     auto n = op();
     if (n >= 0) return waited ? kept_errno(n, entry_errno) : n;
     if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) return n;
-    int r = wait_ready(fd, POLLIN, deadline);
+    int r = wait_ready_after_try(fd, POLLIN, deadline, edges);
     if (r < 0) return -1;
     if (r == 0) {
       detail::thread_errno() = EAGAIN;  // SO_RCVTIMEO passed, as the kernel reports it
@@ -172,6 +183,7 @@ ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
   const int entry_errno = errno;  // before any wait: this thread's, read directly
   std::size_t done = 0;
   for (;;) {
+    const std::uint32_t edges = ctx->EdgeCount(POLLIN);
     ssize_t n = op(done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
@@ -182,7 +194,7 @@ ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
     if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
       return done > 0 ? kept_errno(static_cast<ssize_t>(done), entry_errno) : -1;
     }
-    int r = wait_ready(fd, POLLIN, deadline);
+    int r = wait_ready_after_try(fd, POLLIN, deadline, edges);
     if (r <= 0) {
       if (done > 0) return kept_errno(static_cast<ssize_t>(done), entry_errno);
       if (r == 0) detail::thread_errno() = EAGAIN;
@@ -222,6 +234,7 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
   const bool loop = ctx->stream;
   std::size_t done = 0;
   for (;;) {
+    const std::uint32_t edges = ctx->EdgeCount(POLLOUT);
     ssize_t n = op(done);
     if (n >= 0) {
       done += static_cast<std::size_t>(n);
@@ -231,7 +244,7 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
     if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) {
       return done > 0 ? kept_errno(static_cast<ssize_t>(done), entry_errno) : -1;
     }
-    int r = wait_ready(fd, POLLOUT, deadline);
+    int r = wait_ready_after_try(fd, POLLOUT, deadline, edges);
     if (r <= 0) {
       if (done > 0) return kept_errno(static_cast<ssize_t>(done), entry_errno);
       if (r == 0) detail::thread_errno() = EAGAIN;

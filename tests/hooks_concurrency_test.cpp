@@ -408,6 +408,54 @@ int TicksDuring(Call&& blocking_call) {
   return ticks_during;
 }
 
+// A hooked read or write that got EAGAIN parks without asking the kernel
+// again: it trusts the reactor's edge count, read before the try, to tell an
+// edge that came in between. Two tasks on two workers bounce one byte back
+// and forth (a socket pair one way, a pipe the other), so that the other side's
+// write lands again and again just after a try failed; a lost edge leaves
+// both parked for ever (the watchdog fails the test).
+TEST(HooksConcurrency, PingPongOnTwoWorkersLosesNoWakeup) {
+  constexpr int kRounds = 20'000;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  int to_a[2];
+  ASSERT_EQ(::pipe(to_a), 0);
+  co::Scheduler sched;
+  std::atomic<int> a_rounds{0}, b_rounds{0};
+  std::atomic<bool> failed{false};
+  // Each round: A sends on the socket, B answers on the pipe, and back.
+  SpawnOn(
+      sched,
+      [&] {
+        char c = 'a';
+        for (int i = 0; i < kRounds && !failed; ++i) {
+          if (::write(sv[0], &c, 1) != 1 || ::read(to_a[0], &c, 1) != 1) failed = true;
+          ++a_rounds;
+        }
+      },
+      "A");
+  SpawnOn(
+      sched,
+      [&] {
+        char c = 0;
+        for (int i = 0; i < kRounds && !failed; ++i) {
+          if (::read(sv[1], &c, 1) != 1 || ::write(to_a[1], &c, 1) != 1) failed = true;
+          ++b_rounds;
+        }
+      },
+      "B");
+  {
+    Watchdog wd("20,000 round trips on two workers", 60s);
+    sched.Start(2);
+    sched.WaitUntilNoTask();
+    sched.Stop();
+  }
+  EXPECT_FALSE(failed.load());
+  EXPECT_EQ(a_rounds.load(), kRounds);
+  EXPECT_EQ(b_rounds.load(), kRounds);
+  for (int fd : {sv[0], sv[1], to_a[0], to_a[1]}) ::close(fd);
+}
+
 TEST(HooksConcurrency, CinInACoroutineBlocksTheWholeThread) {
   DelayedStdin input("3\n", 300ms);
   int i = 0;

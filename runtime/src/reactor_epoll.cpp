@@ -91,6 +91,13 @@ class EpollReactor final : public Reactor {
     const short happened = to_poll_events(ev);
     std::size_t woken = 0;
     ctx->lock.lock();
+    // Counted before the waiters are woken, under the lock a waiter links
+    // under: a try that failed before this edge sees the count moved.
+    constexpr short kErrors = POLLERR | POLLHUP | POLLNVAL;
+    if (happened & (POLLIN | POLLPRI | POLLRDHUP | kErrors)) {
+      ctx->read_edges.fetch_add(1, std::memory_order_release);
+    }
+    if (happened & (POLLOUT | kErrors)) ctx->write_edges.fetch_add(1, std::memory_order_release);
     for (IoWaiter* w = ctx->waiters_head; w != nullptr; w = w->next) {
       short relevant = happened & (w->events | POLLERR | POLLHUP | POLLNVAL);
       if (relevant == 0) continue;

@@ -338,7 +338,7 @@ def script_lines(t):
     race, wake = t.scene("race-gdb"), t.scene("wake-gdb")
     linked = io_poll_line("io_waiters_added(linked);")
     listing = race.after_command(r"list \d+,\d+", regex=True)
-    expect(listing.has(r"^%d\s+io_waiters_added\(linked\);$" % linked) and listing.has(r"^\d+\s+int n = kernel_poll"),
+    expect(listing.has(r"^%d\s+io_waiters_added\(linked\);$" % linked) and listing.has(r"^\d+\s+int n = ready_now\(fds, nfds, edge_answer\);$"),
            "the listing does not show the linking loop's end, then the kernel check")
     for scene, text in ((race, "io_waiters_added(linked);"),
                         (race, "if (sentry.triggered || signal_interrupts"),

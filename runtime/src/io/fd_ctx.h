@@ -14,6 +14,8 @@
 // it reads memory only, so the layout is plain and versioned.
 #pragma once
 
+#include <poll.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +59,19 @@ struct FdCtx {
   IoWaiter* waiters_head = nullptr;  ///< waiting io_sentries, oldest first
   IoWaiter* waiters_tail = nullptr;
   std::size_t waiter_count = 0;
+  /// Readiness edges the reactor dispatched for this fd, per side (bumped
+  /// under `lock`, read without it). A hook reads the count before a try;
+  /// when the try fails with EAGAIN and the count has not moved by the time
+  /// its waiter is linked, no edge came in between, and the reactor will
+  /// wake the waiter for the next one: no need to ask the kernel again
+  /// (io_wait_fd_after_try).
+  std::atomic<std::uint32_t> read_edges{0};   ///< POLLIN, POLLPRI, POLLRDHUP, errors
+  std::atomic<std::uint32_t> write_edges{0};  ///< POLLOUT, errors
+
+  /// The edge count of the side `events` waits for (POLLOUT: write side).
+  std::uint32_t EdgeCount(short events) const noexcept {
+    return ((events & POLLOUT) ? write_edges : read_edges).load(std::memory_order_acquire);
+  }
 
   void Link(IoWaiter* w) noexcept;
   void Unlink(IoWaiter* w) noexcept;

@@ -12,12 +12,18 @@
 //      wakes us - exactly once, through the WaitTicket.
 //   7. Unlink, ask the kernel a last time, return its answer; a spurious
 //      wake (nothing ready, time left) goes round again.
+// A hook's wait after a try that failed with EAGAIN (io_wait_fd_after_try)
+// asks the kernel in neither 5 nor 7: in 5 the fd's reactor edge count,
+// read before the try, tells whether an edge came in since (then it
+// returns 1 and the hook tries again); in 7 the reactor's wake-up is the
+// answer. The hook's next try is the check, so a request costs the try,
+// the retry and the reply, not two more poll(2)s.
 // A caught signal ends the wait with EINTR where the kernel would end the
 // call (see signal_interrupt.h): the wait also links a SignalWakeLink, and
 // checks signal_interrupts() after step 5 and after each wake. Readiness
 // wins over a signal, as in the kernel's poll.
-// Results always come from the kernel's own poll, so revents and return
-// values are exactly what poll(2) gives.
+// A poll's results always come from the kernel's own poll, so revents and
+// return values are exactly what poll(2) gives.
 #include <poll.h>
 
 #include <cerrno>
@@ -39,6 +45,17 @@ constexpr std::int64_t kForever = -1;
 int kernel_poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
   int n = sys::poll(fds, nfds, timeout_ms);
   return n;
+}
+
+// Step 5's question, "is anything ready now?": the kernel's poll with
+// timeout 0, or for a hook's wait after its try the fd's edge count's
+// answer (`edge_answer`: -1 ask the kernel; 0 no edge since the try, park;
+// 1 an edge came in, the hook tries again). Out of line, so that the check
+// after it is one line of code on every path (a debugger stops there).
+[[gnu::noinline]] int ready_now(pollfd* fds, nfds_t nfds, int edge_answer) noexcept {
+  if (edge_answer < 0) return kernel_poll(fds, nfds, 0);
+  if (edge_answer > 0) fds[0].revents = fds[0].events;  // a hint: the hook's next try tells
+  return edge_answer;
 }
 
 // Milliseconds until `deadline_ns` for the kernel (rounded up), -1 forever.
@@ -136,8 +153,10 @@ namespace {
 
 // io_poll_until, parking with `reason` and `reason_arg` (what a debugger
 // shows: "poll" and the fd count, or "fd readable" / "fd writable" and the fd).
+// `edges_before_try` (one fd only; nullptr: none): see io_wait_fd_after_try.
 int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocking_check,
-              bool restartable, WaitReason reason, std::int64_t reason_arg) {
+              bool restartable, WaitReason reason, std::int64_t reason_arg,
+              const std::uint32_t* edges_before_try = nullptr) {
   if (current_task() == nullptr) return kernel_poll(fds, nfds, remaining_ms(deadline_ns));
   const SignalMark signals = signal_mark();
 
@@ -175,6 +194,10 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     IoSentry sentry{prepare_park(), waiters, nfds, deadline_ns == kForever ? 0 : deadline_ns,
                     false,          false};
     std::size_t linked = 0;
+    // With edges_before_try: the fd is in the reactor, so the reactor's edges
+    // stand for the kernel's answer (steps 5 and 7 need no poll(2)).
+    bool trust_edges = false;
+    int edge_answer = -1;  // for ready_now: ask the kernel
     for (nfds_t i = 0; i < nfds; ++i) {
       IoWaiter& w = waiters[i];
       w = IoWaiter{};
@@ -189,9 +212,16 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
       }
       ctx->lock.lock();
       w.generation = ctx->generation;
-      if (add_into_reactor(ctx)) sentry.added = true;
+      const bool in_reactor = add_into_reactor(ctx);
+      if (in_reactor) sentry.added = true;
       // Not added (a regular file: always ready; or closed): the kernel
       // check below reports it, so the wait ends at once anyway.
+      if (edges_before_try != nullptr && in_reactor) {
+        // Under the lock Dispatch counts under: an edge after the try has
+        // either been counted by now or will find this waiter linked.
+        trust_edges = true;
+        edge_answer = ctx->EdgeCount(w.events) != *edges_before_try ? 1 : 0;
+      }
       ctx->Link(&w);
       ++linked;
       ctx->lock.unlock();
@@ -199,7 +229,7 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     io_waiters_added(linked);
     SignalWakeLink signal_link(&sentry);
 
-    int n = kernel_poll(fds, nfds, 0);
+    int n = ready_now(fds, nfds, edge_answer);
     sentry.triggered = n != 0;
     if (sentry.triggered || signal_interrupts(signals, restartable)) {
       wake(sentry.ticket);  // cancel our own park: no waker may claim it now
@@ -219,6 +249,10 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
                       /*unwindable=*/false);
     const bool closed = unlink_all(sentry);
     if (unwinding()) return end_for_unwinding();
+    if (trust_edges && woken && !closed && waiters[0].revents != 0) {
+      fds[0].revents = waiters[0].revents;  // the reactor's edge: try again
+      return 1;
+    }
     n = closed ? kernel_poll_open(fds, nfds, waiters) : kernel_poll(fds, nfds, 0);
     if (n != 0) return n;
     if (signal_interrupts(signals, restartable)) {
@@ -239,16 +273,22 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
                    static_cast<std::int64_t>(nfds));
 }
 
-int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable) {
+int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable,
+               const std::uint32_t* edges_before_try) {
   pollfd pfd{fd, events, 0};
   const WaitReason reason = (events & POLLOUT) ? WaitReason::fd_writable : WaitReason::fd_readable;
-  int n =
-      poll_wait(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable, reason, fd);
+  int n = poll_wait(&pfd, 1, deadline_ns == 0 ? kForever : deadline_ns, false, restartable, reason,
+                    fd, edges_before_try);
   if (n > 0 && (pfd.revents & POLLNVAL)) {
     thread_errno() = EBADF;
     return -1;
   }
   return n;
+}
+
+int io_wait_fd_after_try(int fd, short events, std::int64_t deadline_ns, bool restartable,
+                         std::uint32_t edges_before_try) {
+  return io_wait_fd(fd, events, deadline_ns, restartable, &edges_before_try);
 }
 
 }  // namespace detail

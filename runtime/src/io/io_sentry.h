@@ -6,14 +6,16 @@
 // any of the fds, the timer, or a close() of one of the fds - wakes the task
 // through the ticket, exactly once; the others find the ticket spent.
 //
-// The reactor's revents are hints. After waking, the hook asks the kernel
+// The reactor's revents are hints. After waking, a poll asks the kernel
 // itself (poll with timeout 0) what is ready, so the result is always what
-// the kernel would have returned.
+// the kernel would have returned; a read or write hook instead tries its
+// call again (io_wait_fd_after_try), whose result is the kernel's answer.
 #pragma once
 
 #include <poll.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "coscope/detail/park.h"
 #include "fd_ctx.h"
@@ -50,8 +52,21 @@ int io_poll_until(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonbl
 /// Waits in the calling task until `fd` is ready for `events` (POLLIN or
 /// POLLOUT) or `deadline_ns` passes (0: no deadline). Returns 1 when ready
 /// (or in error/hangup), 0 on timeout, -1 with errno on failure (EINTR:
-/// see io_poll_until).
-int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable = false);
+/// see io_poll_until). `edges_before_try`: see io_wait_fd_after_try, which
+/// passes it (nullptr: ask the kernel).
+int io_wait_fd(int fd, short events, std::int64_t deadline_ns, bool restartable = false,
+               const std::uint32_t* edges_before_try = nullptr);
+
+/// io_wait_fd for a hook whose try on `fd` just failed with EAGAIN, where
+/// `edges_before_try` is the fd's FdCtx::EdgeCount(events) read before the
+/// try. The kernel is not asked again: if the count moved, an edge came in
+/// after the read and it returns 1 at once (the hook tries again); if not,
+/// the task parks until the reactor reports the next edge and returns 1
+/// with no poll(2) either (the hook's next try is the check; a spurious
+/// wake costs one more try). A timer, a signal or a close ends the wait as
+/// in io_wait_fd.
+int io_wait_fd_after_try(int fd, short events, std::int64_t deadline_ns, bool restartable,
+                         std::uint32_t edges_before_try);
 
 }  // namespace detail
 }  // namespace co
