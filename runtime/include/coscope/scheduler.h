@@ -39,6 +39,10 @@ class Scheduler {
   /// The process-wide default scheduler, `co_sched`. Created on first use.
   static Scheduler& Default();
 
+  /// A new scheduler that lives until the process ends, as libgo's
+  /// Scheduler::Create(): tasks may stay parked on it while the process exits.
+  static Scheduler* Create(const SchedulerOptions& options = {});
+
   /// Runs tasks on the calling thread alone until no task of this scheduler
   /// is left. Precondition: not started with Start(); not called from a task.
   void RunUntilNoTask();
