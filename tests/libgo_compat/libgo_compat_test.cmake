@@ -15,7 +15,7 @@ set_tests_properties(libgo_compat_build PROPERTIES
   TIMEOUT 600
   ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER};CONSUMER_CXXFLAGS=${_consumer_flags}")
 
-foreach(_program sleep_yield go_options channel mutex timer local_storage defer options)
+foreach(_program sleep_yield go_options channel mutex timer local_storage defer options cxx20)
   add_test(NAME libgo_compat_${_program} COMMAND ${_libgo_work}/libgo-build/${_program})
   set_tests_properties(libgo_compat_${_program} PROPERTIES
     FIXTURES_REQUIRED libgo_compat_built
