@@ -1,5 +1,6 @@
 // co_mutex excludes tasks on different workers; co_rwmutex lets readers share
-// it and writers have it alone, through its co_rmutex / co_wmutex views.
+// it and writers have it alone, through its co_rmutex / co_wmutex views, and
+// a waiting writer goes before new readers.
 #include <coscope/libgo.h>
 
 #include <atomic>
@@ -12,7 +13,7 @@ int main() {
   constexpr int kRounds = 1000;
   std::atomic<int> finished{0};
   auto finish = [&finished] {
-    if (++finished == kTasks + 3) co_sched.Stop();
+    if (++finished == kTasks + 4) co_sched.Stop();
   };
 
   // co_mutex: a non-atomic read-modify-write with a yield inside loses no
@@ -49,8 +50,16 @@ int main() {
       finish();
     };
   }
+  std::atomic<bool> reader_got_past_waiting_writer{true};
   go[&] {
     while (readers_inside < 2) co_sleep(1);  // both readers are in
+    // Writers are preferred: once this one waits, a new reader must wait too.
+    go[&] {
+      co_sleep(10);  // the writer below is waiting by now
+      reader_got_past_waiting_writer = rw.RTryLock();
+      if (reader_got_past_waiting_writer) rw.RUnlock();
+      finish();
+    };
     {
       std::lock_guard<co_wmutex> lock(writer);
       writer_saw_reader = readers_inside != 0;
@@ -67,6 +76,7 @@ int main() {
   CHECK(most_readers_inside == 2);
   CHECK(!writer_saw_reader);
   CHECK(!try_read_while_writing);
+  CHECK(!reader_got_past_waiting_writer);
   std::printf("co_mutex: %ld increments; co_rwmutex: 2 readers together, writer alone\n", counter);
   return 0;
 }

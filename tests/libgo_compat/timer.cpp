@@ -1,5 +1,6 @@
 // co_timer runs a callback in a task after a delay; StopTimer() cancels one
-// that has not run (true) and is false for one that has.
+// that has not run (true) and is false for one that has; destroying the
+// co_timer cancels the callbacks it set that have not run.
 #include <coscope/libgo.h>
 
 #include <atomic>
@@ -25,6 +26,13 @@ int main() {
   co_timer_id cancelled_id = timer.ExpireAt(milliseconds(20), [&] { cancelled_ran = true; });
   CHECK(fires && cancelled_id);
 
+  // Destroying a co_timer cancels what it set that has not run.
+  std::atomic<bool> orphan_ran{false};
+  {
+    co_timer short_lived;
+    short_lived.ExpireAt(milliseconds(30), [&] { orphan_ran = true; });
+  }
+
   go[&] {
     cancelled = cancelled_id.StopTimer();
     co_sleep(100);  // both due times have passed
@@ -38,6 +46,7 @@ int main() {
   CHECK(fired_after_ms >= 40);
   CHECK(fired_in_task);
   CHECK(cancelled && !cancelled_ran);
+  CHECK(!orphan_ran);
   CHECK(!stop_after_fire && !stop_empty);
   CHECK(!co_timer_id());
   return 0;
