@@ -436,10 +436,6 @@ Scheduler& Scheduler::Default() {
   return *instance;
 }
 
-Scheduler* Scheduler::Create(const SchedulerOptions& options) {
-  return new Scheduler(options);
-}
-
 void Scheduler::RunUntilNoTask() {
   core_->RunUntilNoTask();
 }

@@ -42,8 +42,9 @@ int main() {
     short_hand_ran = true;
   };
 
-  // A second scheduler, started on a thread of its own as libgo programs do.
-  co::Scheduler* other = co::Scheduler::Create();
+  // A second scheduler, run on a thread of its own as libgo programs do:
+  // its Start() returns only after its Stop().
+  auto* other = co::Scheduler::Create();
   std::atomic<const co::Scheduler*> ran_on{nullptr};
   std::atomic<const co::Scheduler*> default_ran_on{nullptr};
   go co_scheduler(other)[&] {
@@ -52,8 +53,12 @@ int main() {
   go co_scheduler(co_sched)[&] {
     default_ran_on = scheduler_of_this_task();
   };
-  CHECK(other->LiveTaskCount() == 1);
-  std::thread([other] { other->Start(1); }).detach();
+  CHECK(other->TaskCount() == 1 && co_sched.TaskCount() == 3);
+  std::atomic<bool> other_start_returned{false};
+  std::thread other_thread([&] {
+    other->Start(1);
+    other_start_returned = true;
+  });
 
   std::atomic<std::size_t> workers_seen{0};
   std::atomic<bool> stop_called{false};
@@ -65,9 +70,13 @@ int main() {
   };
   co_sched.Start(2);
   CHECK(stop_called);  // Start() did not return before Stop()
+  CHECK(!other_start_returned);
+  other->Stop();
+  other_thread.join();
+  CHECK(other->IsStop() && other->IsEmpty());
 
   CHECK(deep_ran && short_hand_ran);
-  CHECK(ran_on.load() == other);
+  CHECK(ran_on.load() == &other->scheduler());
   CHECK(default_ran_on.load() == &co::Scheduler::Default());
   CHECK(workers_seen == 2);
   std::printf("co_stack, co_scheduler, Create and Start(2) behave as in libgo\n");

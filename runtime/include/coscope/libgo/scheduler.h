@@ -1,9 +1,11 @@
-// libgo's co_sched: a scheduler whose Start() runs it until Stop().
+// libgo's scheduler interface: co_sched, and what co::Scheduler::Create()
+// returns. Its Start() runs the scheduler until Stop().
 //
 // libgo's Scheduler::Start(min, max) turns the calling thread into a worker
 // and returns only after Stop(), which a task may call. co::Scheduler::Start
 // returns at once and must not be stopped from its own tasks, so co_sched
-// (coscope/libgo.h) names this wrapper of co::Scheduler::Default() instead.
+// (coscope/libgo.h) names this wrapper of co::Scheduler::Default() instead,
+// and Scheduler::Create() wraps each new scheduler in one.
 #pragma once
 
 #include <condition_variable>
@@ -51,6 +53,9 @@ class LibgoScheduler {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     return stop_requested_;
   }
+  /// libgo moves its timers to a thread of their own; coscope's timers are
+  /// always served by the processers (and their idle wait). No effect.
+  void UseAloneTimerThread() {}
 
   /// Tasks spawned on this scheduler and not yet finished.
   std::uint32_t TaskCount() const { return static_cast<std::uint32_t>(scheduler_.LiveTaskCount()); }
@@ -78,16 +83,19 @@ class LibgoScheduler {
 
 namespace detail {
 
-/// The scheduler `go co_scheduler(s)` names: s may be a Scheduler* (from
-/// Scheduler::Create()), a Scheduler& or co_sched.
+/// The scheduler `go co_scheduler(s)` names: s may be what
+/// Scheduler::Create() returned, co_sched, or a co::Scheduler (* or &).
+inline GoScheduler go_scheduler(LibgoScheduler* scheduler) {
+  return GoScheduler{&scheduler->scheduler()};
+}
+inline GoScheduler go_scheduler(LibgoScheduler& scheduler) {
+  return GoScheduler{&scheduler.scheduler()};
+}
 inline GoScheduler go_scheduler(Scheduler* scheduler) {
   return GoScheduler{scheduler};
 }
 inline GoScheduler go_scheduler(Scheduler& scheduler) {
   return GoScheduler{&scheduler};
-}
-inline GoScheduler go_scheduler(LibgoScheduler& scheduler) {
-  return GoScheduler{&scheduler.scheduler()};
 }
 
 }  // namespace detail
