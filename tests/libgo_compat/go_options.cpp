@@ -63,7 +63,12 @@ int main() {
   std::atomic<std::size_t> workers_seen{0};
   std::atomic<bool> stop_called{false};
   go[&] {
-    while (ran_on.load() == nullptr) co_sleep(1);
+    // The other tasks are done (each spawned before this one, but two workers
+    // may run them in any order).
+    while (!deep_ran || !short_hand_ran || ran_on.load() == nullptr ||
+           default_ran_on.load() == nullptr) {
+      co_sleep(1);
+    }
     workers_seen = co::Scheduler::Default().WorkerCount();
     stop_called = true;
     co_sched.Stop();

@@ -48,7 +48,8 @@ int main() {
       if (copies > peak_copies) peak_copies = copies;
       if (++finished == kTasks) {
         go[] {
-          co_sleep(20);  // the other tasks have ended
+          // Until the others have ended and been freed, copies and all.
+          while (co_sched.TaskCount() > 1) co_sleep(1);
           co_sched.Stop();
         };
       }
