@@ -36,8 +36,9 @@ endif()
 
 # ---- library and headers ----------------------------------------------------
 # The private link of $<BUILD_INTERFACE:coscope_build_flags> is dropped from the
-# export; Boost::context and spdlog::spdlog appear in it as $<LINK_ONLY:...>
-# for a static library only, and the package config finds them in that case.
+# export, as is coscope_logging (spdlog and fmt, compiled in); Boost::context
+# appears in it as $<LINK_ONLY:...> for a static library only, and the package
+# config finds it in that case.
 install(TARGETS coscope
   EXPORT coscopeTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT coscope_runtime
@@ -101,14 +102,14 @@ foreach(_dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 
-# What libcoscope itself links: public (threads, dl) and private (Boost.Context,
-# spdlog and its fmt). A static archive cannot carry its dependencies, so for a
-# static build the private ones move to Libs.
+# What libcoscope itself links: public (threads, dl) and private (Boost.Context;
+# spdlog and fmt are compiled in). A static archive cannot carry its
+# dependencies, so for a static build the private one moves to Libs.
 set(_coscope_pc_public "-pthread")
 foreach(_lib IN LISTS CMAKE_DL_LIBS)
   string(APPEND _coscope_pc_public " -l${_lib}")
 endforeach()
-set(_coscope_pc_private "-lboost_context -lspdlog -lfmt")
+set(_coscope_pc_private "-lboost_context")
 if(COSCOPE_INSTALLED_STATIC)
   set(COSCOPE_PC_LIBS "-L\${libdir} -lcoscope ${_coscope_pc_private} ${_coscope_pc_public}")
   set(COSCOPE_PC_LIBS_PRIVATE "")

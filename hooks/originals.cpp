@@ -48,7 +48,58 @@ namespace {
 // The kernel's sigset_t is 64 bits on Linux (glibc's is larger).
 constexpr unsigned long kKernelSigsetSize = 8;
 
-// Direct system calls, for what a static archive offers no alias for.
+// Direct system calls, for what a static archive offers no alias for, or
+// offers one the static link did not pull in: a weak reference does not make
+// the linker take an archive member, so __libc_connect is filled only if
+// something else in the program needed glibc's connect.o. The program's own
+// calls name connect, which the hook defines, so often nothing does.
+ssize_t sys_read(int fd, void* buf, size_t n) {
+  return syscall(SYS_read, fd, buf, n);
+}
+ssize_t sys_write(int fd, const void* buf, size_t n) {
+  return syscall(SYS_write, fd, buf, n);
+}
+int sys_close(int fd) {
+  return static_cast<int>(syscall(SYS_close, fd));
+}
+int sys_connect(int fd, const struct sockaddr* a, socklen_t l) {
+  return static_cast<int>(syscall(SYS_connect, fd, a, l));
+}
+int sys_accept(int fd, struct sockaddr* a, socklen_t* l) {
+  return static_cast<int>(syscall(SYS_accept4, fd, a, l, 0));
+}
+int sys_pipe(int* fds) {
+  return static_cast<int>(syscall(SYS_pipe2, fds, 0));
+}
+// dup2 onto itself returns the fd if it is open (dup3 would fail).
+int sys_dup2(int from, int to) {
+  if (from == to) return syscall(SYS_fcntl, from, F_GETFD) < 0 ? -1 : to;
+  return static_cast<int>(syscall(SYS_dup3, from, to, 0));
+}
+ssize_t sys_readv(int fd, const struct iovec* v, int n) {
+  return syscall(SYS_readv, fd, v, n);
+}
+ssize_t sys_writev(int fd, const struct iovec* v, int n) {
+  return syscall(SYS_writev, fd, v, n);
+}
+ssize_t sys_recvfrom(int fd, void* b, size_t n, int f, struct sockaddr* a, socklen_t* l) {
+  return syscall(SYS_recvfrom, fd, b, n, f, a, l);
+}
+ssize_t sys_recv(int fd, void* b, size_t n, int f) {
+  return sys_recvfrom(fd, b, n, f, nullptr, nullptr);
+}
+ssize_t sys_recvmsg(int fd, struct msghdr* m, int f) {
+  return syscall(SYS_recvmsg, fd, m, f);
+}
+ssize_t sys_sendto(int fd, const void* b, size_t n, int f, const struct sockaddr* a, socklen_t l) {
+  return syscall(SYS_sendto, fd, b, n, f, a, l);
+}
+ssize_t sys_send(int fd, const void* b, size_t n, int f) {
+  return sys_sendto(fd, b, n, f, nullptr, 0);
+}
+ssize_t sys_sendmsg(int fd, const struct msghdr* m, int f) {
+  return syscall(SYS_sendmsg, fd, m, f);
+}
 int sys_socket(int d, int t, int p) {
   return static_cast<int>(syscall(SYS_socket, d, t, p));
 }
@@ -113,6 +164,22 @@ int sys_epoll_pwait(int e, struct epoll_event* ev, int m, int t, const sigset_t*
 int sys_epoll_pwait2(int e, struct epoll_event* ev, int m, const struct timespec* t,
                      const sigset_t* s) {
   return static_cast<int>(syscall(SYS_epoll_pwait2, e, ev, m, t, s, kKernelSigsetSize));
+}
+int sys_poll(struct pollfd* f, nfds_t n, int timeout_ms) {
+  struct timespec timeout {
+    timeout_ms / 1000, (timeout_ms % 1000) * 1000000L
+  };
+  return static_cast<int>(
+      syscall(SYS_ppoll, f, n, timeout_ms < 0 ? nullptr : &timeout, nullptr, kKernelSigsetSize));
+}
+// select(2) on Linux writes the time left into its timeout, as this does.
+int sys_select(int n, fd_set* r, fd_set* w, fd_set* e, struct timeval* t) {
+  struct timespec left {};
+  if (t != nullptr) left = {t->tv_sec, t->tv_usec * 1000L};
+  const int ready =
+      static_cast<int>(syscall(SYS_pselect6, n, r, w, e, t != nullptr ? &left : nullptr, nullptr));
+  if (t != nullptr) *t = {left.tv_sec, left.tv_nsec / 1000};
+  return ready;
 }
 // The kernel's pselect6 writes the time left into its timeout and takes the
 // mask with its size; pselect(3) does neither to the caller.
@@ -242,34 +309,34 @@ void coroutine_hook_init(void) {
 
   resolve<socket_t>(socket_f, "socket", nullptr, sys_socket);
   resolve<socketpair_t>(socketpair_f, "socketpair", nullptr, sys_socketpair);
-  resolve<connect_t>(connect_f, "connect", __libc_connect, nullptr);
-  resolve<accept_t>(accept_f, "accept", __libc_accept, nullptr);
+  resolve<connect_t>(connect_f, "connect", __libc_connect, sys_connect);
+  resolve<accept_t>(accept_f, "accept", __libc_accept, sys_accept);
   resolve<accept4_t>(accept4_f, "accept4", nullptr, sys_accept4);
-  resolve<pipe_t>(pipe_f, "pipe", __pipe, nullptr);
+  resolve<pipe_t>(pipe_f, "pipe", __pipe, sys_pipe);
   resolve<pipe2_t>(pipe2_f, "pipe2", nullptr, sys_pipe2);
-  resolve<close_t>(close_f, "close", __libc_close, nullptr);
+  resolve<close_t>(close_f, "close", __libc_close, sys_close);
   resolve<dup_t>(dup_f, "dup", nullptr, sys_dup);
-  resolve<dup2_t>(dup2_f, "dup2", __dup2, nullptr);
+  resolve<dup2_t>(dup2_f, "dup2", __dup2, sys_dup2);
   resolve<dup3_t>(dup3_f, "dup3", nullptr, sys_dup3);
   resolve<fcntl_t>(fcntl_f, "fcntl", nullptr, sys_fcntl);
   resolve<ioctl_t>(ioctl_f, "ioctl", nullptr, sys_ioctl);
   resolve<setsockopt_t>(setsockopt_f, "setsockopt", nullptr, sys_setsockopt);
   resolve<getsockopt_t>(getsockopt_f, "getsockopt", nullptr, sys_getsockopt);
-  resolve<read_t>(read_f, "read", __libc_read, nullptr);
-  resolve<readv_t>(readv_f, "readv", __readv, nullptr);
-  resolve<recv_t>(recv_f, "recv", __libc_recv, nullptr);
-  resolve<recvfrom_t>(recvfrom_f, "recvfrom", __libc_recvfrom, nullptr);
-  resolve<recvmsg_t>(recvmsg_f, "recvmsg", __libc_recvmsg, nullptr);
-  resolve<write_t>(write_f, "write", __libc_write, nullptr);
-  resolve<writev_t>(writev_f, "writev", __writev, nullptr);
-  resolve<send_t>(send_f, "send", __libc_send, nullptr);
-  resolve<sendto_t>(sendto_f, "sendto", __libc_sendto, nullptr);
-  resolve<sendmsg_t>(sendmsg_f, "sendmsg", __libc_sendmsg, nullptr);
+  resolve<read_t>(read_f, "read", __libc_read, sys_read);
+  resolve<readv_t>(readv_f, "readv", __readv, sys_readv);
+  resolve<recv_t>(recv_f, "recv", __libc_recv, sys_recv);
+  resolve<recvfrom_t>(recvfrom_f, "recvfrom", __libc_recvfrom, sys_recvfrom);
+  resolve<recvmsg_t>(recvmsg_f, "recvmsg", __libc_recvmsg, sys_recvmsg);
+  resolve<write_t>(write_f, "write", __libc_write, sys_write);
+  resolve<writev_t>(writev_f, "writev", __writev, sys_writev);
+  resolve<send_t>(send_f, "send", __libc_send, sys_send);
+  resolve<sendto_t>(sendto_f, "sendto", __libc_sendto, sys_sendto);
+  resolve<sendmsg_t>(sendmsg_f, "sendmsg", __libc_sendmsg, sys_sendmsg);
   resolve<recvmmsg_t>(recvmmsg_f, "recvmmsg", nullptr, sys_recvmmsg);
   resolve<sendmmsg_t>(sendmmsg_f, "sendmmsg", nullptr, sys_sendmmsg);
-  resolve<poll_t>(poll_f, "poll", __libc_poll, nullptr);
+  resolve<poll_t>(poll_f, "poll", __libc_poll, sys_poll);
   resolve<ppoll_t>(ppoll_f, "ppoll", nullptr, sys_ppoll);
-  resolve<select_t>(select_f, "select", __libc_select, nullptr);
+  resolve<select_t>(select_f, "select", __libc_select, sys_select);
   resolve<pselect_t>(pselect_f, "pselect", nullptr, sys_pselect);
   resolve<epoll_wait_t>(epoll_wait_f, "epoll_wait", nullptr, sys_epoll_wait);
   resolve<epoll_pwait_t>(epoll_pwait_f, "epoll_pwait", nullptr, sys_epoll_pwait);

@@ -8,7 +8,9 @@
 //      internal aliases (__libc_read, __read, __connect, ...), referenced
 //      weakly so a dynamic link never needs them;
 //   3. for plain system calls glibc exposes no alias for in a static
-//      archive, a direct system call wrapper.
+//      archive, or whose alias the static link did not pull in (a weak
+//      reference takes no archive member: __libc_connect is there only if
+//      something else needed glibc's connect), a direct system call wrapper.
 // A function none of these resolve is a start-up error that names it.
 #pragma once
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "context.h"
+#include "coscope/detail/task_locals.h"
 #include "stack_pool.h"
 #include "task_memory.h"
 
@@ -103,6 +104,7 @@ void set_task_name(Task* task, const char* name, std::size_t length) noexcept {
 }
 
 void destroy_task(Task* task) noexcept {
+  delete task->locals;
   context_destroy(task);
   release_stack(&task->stack);
   if (task->closure != nullptr && task->closure != task->inline_closure) std::free(task->closure);

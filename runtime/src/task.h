@@ -23,6 +23,7 @@ namespace detail {
 
 class Processer;
 class SchedulerCore;
+class TaskLocals;
 
 /// Registers saved when a task switches out, in an order of our own (not
 /// Boost.Context's): enough for a debugger to unwind the suspended stack.
@@ -105,6 +106,7 @@ struct Task {
   SavedRegisters saved;       ///< for debuggers: where the task stopped
   ExceptionState exceptions;  ///< its exception state while switched out
   std::size_t requested_stack_size;
+  TaskLocals* locals;  ///< its co_cls values and last co_defer; nullptr until first used
 
   // ---- the callable ---------------------------------------------------------
   const ClosureOps* closure_ops;

@@ -3,6 +3,7 @@
 #   consumer_install    cmake --install <this build> --prefix <build>/tests/consumer/prefix
 #   consumer_cmake      find_package(coscope) project in tests/consumer, built and run
 #   consumer_pkgconfig  c++ main.cpp $(pkg-config --cflags --libs coscope), built and run
+#   libgo_compat_*      the libgo-style programs of tests/libgo_compat
 #
 # Both check that the consumer is compiled with -fstack-clash-protection from
 # the package when coscope's compiler has it (EXPECT_STACK_CLASH_PROTECTION).
@@ -40,6 +41,9 @@ foreach(_mode cmake pkgconfig)
     TIMEOUT 300
     ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER};CONSUMER_CXXFLAGS=${_consumer_flags};EXPECT_STACK_CLASH_PROTECTION=${_consumer_expect_clash}")
 endforeach()
+
+# The libgo-style programs use the same installed package and flags.
+include(${CMAKE_CURRENT_LIST_DIR}/../libgo_compat/libgo_compat_test.cmake)
 
 unset(_consumer_script)
 unset(_consumer_work)

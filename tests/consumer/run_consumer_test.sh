@@ -4,12 +4,16 @@
 #   run_consumer_test.sh install   BUILD_DIR WORK_DIR
 #   run_consumer_test.sh cmake     BUILD_DIR WORK_DIR LIBDIR
 #   run_consumer_test.sh pkgconfig BUILD_DIR WORK_DIR LIBDIR
+#   run_consumer_test.sh libgo     BUILD_DIR WORK_DIR LIBDIR
 #
 # install:   cmake --install BUILD_DIR --prefix WORK_DIR/prefix
 # cmake:     configures, builds and runs this directory's CMake project
 #            against that prefix (CMAKE_PREFIX_PATH)
 # pkgconfig: builds main.cpp with `c++ main.cpp $(pkg-config --cflags --libs
 #            coscope)` against that prefix (PKG_CONFIG_PATH) and runs it
+# libgo:     configures and builds the libgo-style programs of
+#            tests/libgo_compat against that prefix into WORK_DIR/libgo-build
+#            (ctest runs each one, tests/libgo_compat/libgo_compat_test.cmake)
 #
 # LIBDIR is the prefix-relative library directory (CMAKE_INSTALL_LIBDIR).
 # Environment: CXX (compiler, default c++), CONSUMER_CXXFLAGS (extra compile and
@@ -23,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [[ $# -lt 3 ]]; then
-  sed -n '2,21p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,24p' "${BASH_SOURCE[0]}" >&2
   exit 2
 fi
 mode=$1
@@ -95,6 +99,24 @@ case "$mode" in
       exit 1
     fi
     run "$consumer_build/consumer"
+    ;;
+
+  libgo)
+    libgo_build=$work_dir/libgo-build
+    rm -rf "$libgo_build"
+    run cmake -S "$here/../libgo_compat" -B "$libgo_build" \
+      -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
+      -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_CXX_FLAGS="${CONSUMER_CXXFLAGS:-}" \
+      -DCMAKE_EXE_LINKER_FLAGS="${CONSUMER_CXXFLAGS:-}"
+    found=$(sed -n 's/^coscope_DIR:PATH=//p' "$libgo_build/CMakeCache.txt")
+    case "$found" in
+      "$prefix"/*) ;;
+      *) echo "FAIL: find_package(coscope) found '$found', not the package in $prefix" >&2
+         exit 1 ;;
+    esac
+    run cmake --build "$libgo_build"
     ;;
 
   pkgconfig)

@@ -109,13 +109,35 @@ SCENES = (
         That is why the table tries both (hooks/originals.cpp): dlsym(RTLD_NEXT,
         "connect") first, which in a dynamic program finds glibc's connect - the
         next definition after the hook's own - and, when dlsym has nothing to
-        search (a fully static program), the weak __libc_connect, which the
-        static link filled in. Neither "links" anything at run time in the
+        search (a fully static program), the weak __libc_connect, if the
+        static link filled it in. Neither "links" anything at run time in the
         notes' sense: the weak reference is resolved by the link, dlsym by a
         lookup of the name in the loaded libraries. (libgo, as the notes read
         it, chose one way when it was compiled: dlsym in its shared library,
         a plain extern __connect in its static one, meant for -static links;
         linux_glibc_hook.cpp, 2016-2018.)
+
+        A coscope program, built the same two ways: coscope_connect.cpp says
+        how its table was filled and what connect_f is, then connects from a
+        coroutine to a listener whose accept queue is full, as 4.4 does. The
+        static one links libcoscope's objects from an archive (spdlog and fmt
+        are compiled into libcoscope; nothing else needs a shared library):
+        """),
+    Run("coscope-dynamic", ["coscope_connect_dynamic"]),
+    Run("coscope-static", ["coscope_connect_static"]),
+    Shell("nm-coscope-static",
+          "nm -C ./coscope_connect_static | grep -E ' (connect|connect_f|__libc_connect)$|sys_connect'"),
+    Say("""
+        In the static coscope program the weak __libc_connect stayed null. A
+        weak reference does not make the linker take anything from an archive:
+        weak_connect.c calls connect itself, which took glibc's connect.o - and
+        __libc_connect with it - into its link; a coscope program's calls name
+        connect, which the hook defines, so nothing takes connect.o. The table
+        then falls back to its third way, a direct system call: connect_f is
+        sys_connect of hooks/originals.cpp. The hook works the same on top of
+        it: the connector parked in io_block, waiting for its fd to become
+        writable, while the acceptor ran on the same thread, and its connect
+        returned 0 once TCP's second SYN found room.
         """),
     Part("4.2  coroutine_hook_init, and connect outside a coroutine, in gdb"),
     Gdb("originals-gdb", "originals.gdb", "step4_outcomes"),
@@ -233,6 +255,32 @@ def weak_and_dlsym(t):
     expect(static.has(r"__libc_connect \(weak\)\s+0x[0-9a-f]+\s+= connect$"), "the weak reference is not connect in -static")
     expect(static.has(r"dlsym\(RTLD_NEXT, \"connect\"\)\s+\(nil\)"), "dlsym(RTLD_NEXT) found something in -static")
     expect(dynamic.outcome.returncode == 0 and static.outcome.returncode == 0, "a weak_connect program failed")
+
+
+@fact("a coscope program both ways: dynamic - by dlsym(RTLD_NEXT), connect_f in libc.so.6; "
+      "static - by static aliases, __libc_connect null, connect_f is sys_connect; in both the connect "
+      "parks in io_block (fd writable) and returns 0")
+def coscope_both_ways(t):
+    dynamic = t.scene("coscope-dynamic")
+    expect(dynamic.has(r"main: linked dynamically; originals found by dlsym\(RTLD_NEXT\)$"),
+           "the dynamic program's originals were not found by dlsym")
+    expect(dynamic.has(r"main: connect_f 0x[0-9a-f]+ = \w*connect, in \S*libc\.so\.6$"),
+           "the dynamic program's connect_f is not glibc's connect")
+    static = t.scene("coscope-static")
+    expect(static.has(r"main: linked with -static; originals found by static aliases$"),
+           "the static program's originals were not found without dlsym")
+    match = None
+    for line in static.lines:
+        match = match or re.search(r"main: connect_f 0x([0-9a-f]+); the weak __libc_connect is \(nil\)$", line)
+    expect(match is not None, "the static program's connect_f line is missing, or __libc_connect is not null")
+    nm = t.scene("nm-coscope-static")
+    expect(nm.has(r"^0*%s t \(anonymous namespace\)::sys_connect\(" % match.group(1)),
+           "connect_f is not sys_connect in the static program")
+    for program in (dynamic, static):
+        expect(program.has(r"acceptor: the connector is io_block, waiting for: fd writable$"),
+               "the connector was not parked waiting for its fd")
+        expect(program.has(r"connector: connect returned 0$"), "a connect did not return 0")
+        expect(program.outcome.returncode == 0, "a coscope_connect program failed")
 
 
 # ---- 4.2 --------------------------------------------------------------------
@@ -513,7 +561,7 @@ def user_nonblock_pass_through(t):
     expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step4_user_nonblock did not end normally")
 
 
-FACTS = (names_in_the_libraries, weak_and_dlsym, init_before_main, table_filled, outside_passes_through,
+FACTS = (names_in_the_libraries, weak_and_dlsym, coscope_both_ways, init_before_main, table_filled, outside_passes_through,
          three_outcomes, hook_matches_kernel, connect_waited, syn_give_up, connect_f_in_progress, parks_in_io_block,
          while_waiting, reactor_wakes, so_error_zero, user_nonblock_alone, user_nonblock_pass_through)
 

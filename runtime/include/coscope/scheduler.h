@@ -16,6 +16,7 @@ namespace co {
 namespace detail {
 class SchedulerCore;
 }
+class LibgoScheduler;
 
 /// How ready tasks are spread over processers.
 enum class SchedulingPolicyKind {
@@ -38,6 +39,11 @@ class Scheduler {
 
   /// The process-wide default scheduler, `co_sched`. Created on first use.
   static Scheduler& Default();
+
+  /// libgo's Scheduler::Create(): a new scheduler with libgo's interface
+  /// (coscope/libgo/scheduler.h: its Start() runs it until Stop()). Never
+  /// destroyed: tasks may stay parked on it while the process exits.
+  static LibgoScheduler* Create(const SchedulerOptions& options = {});
 
   /// Runs tasks on the calling thread alone until no task of this scheduler
   /// is left. Precondition: not started with Start(); not called from a task.

@@ -83,13 +83,34 @@ TaskId spawn_at(F&& fn, const SpawnOptions& options, const char* file, int line)
   return submit_task(task, &ClosureFor<Fn>::ops, options, file, line);
 }
 
-/// What `go` expands to: remembers the call site, then takes the callable.
+/// An option written between `go` and the callable, as libgo's
+/// `go co_stack(N) fn` (coscope/libgo.h).
+struct GoStackSize {
+  std::size_t bytes;
+};
+struct GoScheduler {
+  Scheduler* scheduler;
+};
+
+/// What `go` expands to: remembers the call site, then takes any options and
+/// the callable.
 struct GoSite {
   const char* file;
   int line;
+  SpawnOptions options{};
+  GoSite operator-(GoStackSize stack) const {
+    GoSite site = *this;
+    site.options.stack_size = stack.bytes;
+    return site;
+  }
+  GoSite operator-(GoScheduler target) const {
+    GoSite site = *this;
+    site.options.scheduler = target.scheduler;
+    return site;
+  }
   template <class F>
   TaskId operator-(F&& fn) const {
-    return spawn_at(std::forward<F>(fn), SpawnOptions{}, file, line);
+    return spawn_at(std::forward<F>(fn), options, file, line);
   }
 };
 
