@@ -5,6 +5,7 @@
 //                                 wake), a channel (a task wakes a task), a
 //                                 close that wakes a reader, a yield, hooked
 //                                 calls, and two processers
+//   trace_scenarios many          300 tasks of one name and a few others
 //   trace_scenarios exit          exit(3) while a task is parked
 //   trace_scenarios exception     a task throws and nobody catches it
 //   trace_scenarios overflow      a task overflows its stack
@@ -83,6 +84,20 @@ void every_event() {
   two.Stop();
 }
 
+// Enough tasks that a timeline must fold its lanes.
+void many() {
+  for (int i = 0; i < 300; ++i) {
+    co::spawn(
+        [i] {
+          co::co_sleep(1 + i % 5);
+          co::this_task::yield();
+        },
+        {.name = "worker"});
+  }
+  co::spawn([] { co::co_sleep(3); }, {.name = "loner"});
+  co_sched.RunUntilNoTask();
+}
+
 // Parks a task for good, then ends the process from another one.
 void end_with(void (*how)()) {
   co::spawn([] { co::co_sleep(60'000); }, {.name = "parked"});
@@ -109,9 +124,13 @@ int main(int argc, char** argv) {
     every_event();
     return 0;
   }
+  if (what == "many") {
+    many();
+    return 0;
+  }
   if (what == "exit") end_with([] { std::exit(3); });
   if (what == "exception") end_with([] { throw std::runtime_error("nobody catches this"); });
   if (what == "overflow") end_with([] { (void)recurse(0); });
-  std::fprintf(stderr, "usage: trace_scenarios every-event|exit|exception|overflow\n");
+  std::fprintf(stderr, "usage: trace_scenarios every-event|many|exit|exception|overflow\n");
   return 2;
 }
