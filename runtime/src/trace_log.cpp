@@ -19,13 +19,18 @@ namespace detail {
 namespace {
 
 // COSCOPE_TRACE=FILE.json: events go to the Chrome trace (trace_json.cpp).
-const bool g_json = json_trace_wanted();
+// Read at the first event, so a program may set COSCOPE_TRACE in main()
+// before it calls set_tracing(true) (the benchmarks do).
+bool json_sink() {
+  static const bool json = json_trace_wanted();
+  return json;
+}
 
 // The text log; with a JSON trace only the warnings come here, on stderr.
 std::shared_ptr<spdlog::logger> make_logger() {
   const char* env = std::getenv("COSCOPE_TRACE");
   std::shared_ptr<spdlog::logger> logger;
-  if (!g_json && env != nullptr && *env != '\0' && std::strcmp(env, "1") != 0 &&
+  if (!json_sink() && env != nullptr && *env != '\0' && std::strcmp(env, "1") != 0 &&
       std::strcmp(env, "0") != 0) {
     try {
       logger = spdlog::basic_logger_mt("coscope-trace", env);
@@ -61,7 +66,7 @@ int processer_index(const Task* tk) {
 std::atomic<bool> g_trace_on{env_wants_trace()};
 
 void trace_created(const Task* tk) noexcept {
-  if (g_json) return json_created(tk);
+  if (json_sink()) return json_created(tk);
   try {
     logger().info("task {} \"{}\" created at {}:{}", tk->id, tk->name, tk->created_file,
                   tk->created_line);
@@ -70,7 +75,7 @@ void trace_created(const Task* tk) noexcept {
 }
 
 void trace_swap_in(const Task* tk) noexcept {
-  if (g_json) return json_swap_in(tk);
+  if (json_sink()) return json_swap_in(tk);
   try {
     logger().info("task {} swap in on processer {}", tk->id, processer_index(tk));
   } catch (...) {
@@ -78,7 +83,7 @@ void trace_swap_in(const Task* tk) noexcept {
 }
 
 void trace_swap_out(const Task* tk) noexcept {
-  if (g_json) return json_swap_out(tk);
+  if (json_sink()) return json_swap_out(tk);
   try {
     if (tk->state == TaskState::runnable || tk->state == TaskState::done) {
       logger().info("task {} swap out: {}", tk->id, to_string(tk->state));
@@ -98,7 +103,7 @@ void trace_swap_out(const Task* tk) noexcept {
 }
 
 void log_warning(const std::string& message) noexcept {
-  if (g_json) json_warning(message.c_str());
+  if (json_sink()) json_warning(message.c_str());
   try {
     logger().warn("{}", message);
   } catch (...) {
@@ -106,7 +111,7 @@ void log_warning(const std::string& message) noexcept {
 }
 
 void trace_done(const Task* tk) noexcept {
-  if (g_json) return;  // the swap out to `done` ended its track
+  if (json_sink()) return;  // the swap out to `done` ended its track
   try {
     logger().info("task {} done after {} switches", tk->id, tk->switch_count);
   } catch (...) {
@@ -114,23 +119,23 @@ void trace_done(const Task* tk) noexcept {
 }
 
 void trace_wake(const Task* tk, Waker by) noexcept {
-  if (g_json) json_wake(tk, by);
+  if (json_sink()) json_wake(tk, by);
 }
 
 void trace_hook_enter(const char* name, std::int64_t subject) noexcept {
-  if (g_json) json_hook_enter(name, subject);
+  if (json_sink()) json_hook_enter(name, subject);
 }
 
 void trace_hook_exit(const char* name, std::int64_t result) noexcept {
-  if (g_json) json_hook_exit(name, result);
+  if (json_sink()) json_hook_exit(name, result);
 }
 
 void trace_finish(const char* why) noexcept {
-  if (g_json) json_finish(why);
+  if (json_sink()) json_finish(why);
 }
 
 void trace_forget_in_child() noexcept {
-  if (g_json) json_forget_in_child();
+  if (json_sink()) json_forget_in_child();
 }
 
 }  // namespace detail
