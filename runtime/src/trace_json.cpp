@@ -140,7 +140,7 @@ std::string wait_text(const Task* tk) {
     case WaitReason::fd_writable:
       return fmt::format("fd {} writable", tk->wait_arg);
     case WaitReason::poll:
-      return fmt::format("poll {} fds", tk->wait_arg);
+      return fmt::format("poll {} fd{}", tk->wait_arg, tk->wait_arg == 1 ? "" : "s");
     case WaitReason::none:
       return to_string(tk->state);
     default:
@@ -187,7 +187,7 @@ class JsonTrace {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
     const double t = Now();
-    TaskTrack& track = Track(tk, t);
+    TaskTrack& track = Track(tk, t, Phase::runnable);
     EndState(tk, track, t, nullptr);
     track.pending_flow = 0;
     track.phase = Phase::running;
@@ -201,7 +201,7 @@ class JsonTrace {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
     const double t = Now();
-    TaskTrack& track = Track(tk, t);
+    TaskTrack& track = Track(tk, t, Phase::running);
     const std::string wait = tk->state == TaskState::runnable || tk->state == TaskState::done
                                  ? std::string()
                                  : wait_text(tk);
@@ -252,7 +252,7 @@ class JsonTrace {
           fmt::format(R"("ph":"s","id":{},"name":"{}","cat":"wake","pid":{},"tid":{},"ts":{:.3f})",
                       flow, kind, kProcessersPid, lane, t));
     }
-    TaskTrack& track = Track(tk, t);
+    TaskTrack& track = Track(tk, t, Phase::parked);
     if (track.phase == Phase::running) {
       track.pending_flow = flow;
       return;
@@ -270,7 +270,7 @@ class JsonTrace {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
     const double t = Now();
-    Track(tk, t).hooks.push_back(OpenHook{name, subject, t});
+    Track(tk, t, Phase::running).hooks.push_back(OpenHook{name, subject, t});
   }
 
   void HookExit(const char* name, std::int64_t result) {
@@ -279,7 +279,7 @@ class JsonTrace {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
     const double t = Now();
-    TaskTrack& track = Track(tk, t);
+    TaskTrack& track = Track(tk, t, Phase::running);
     if (track.hooks.empty() || std::strcmp(track.hooks.back().name, name) != 0) return;
     EndHook(tk->id, track.hooks.back(), t, fmt::format(R"("result":{})", result));
     track.hooks.pop_back();
@@ -397,13 +397,28 @@ class JsonTrace {
     return track;
   }
 
-  // The task's track; a task created before tracing was switched on gets
-  // one at its first event, as if it had just become runnable.
-  TaskTrack& Track(const Task* tk, double t) {
+  // The task's track. A task that existed before tracing was switched on
+  // gets one at its first event, in the phase that event implies (`now`),
+  // starting then.
+  TaskTrack& Track(const Task* tk, double t, Phase now) {
     auto it = tracks_.find(tk->id);
     if (it != tracks_.end()) return it->second;
     TaskTrack& track = NewTrack(tk, t);
-    Count(&runnable_, +1, t);
+    track.phase = now;
+    switch (now) {
+      case Phase::runnable:
+        Count(&runnable_, +1, t);
+        break;
+      case Phase::running:
+        track.state = "running";
+        track.processer = tk->processer != nullptr ? static_cast<int>(tk->processer->index) : -1;
+        NameProcesser(track.processer);
+        break;
+      case Phase::parked:
+        track.state = wait_text(tk);
+        Count(&parked_, +1, t);
+        break;
+    }
     return track;
   }
 

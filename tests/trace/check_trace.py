@@ -131,6 +131,25 @@ class EveryEvent(unittest.TestCase):
             self.assertGreaterEqual(min(values), 0, name)
 
 
+class SwitchedOn(unittest.TestCase):
+    """Tracing switched on mid-run: tasks first seen parked or running."""
+
+    def test_tracks_start_where_the_trace_starts(self):
+        with tempfile.TemporaryDirectory() as d:
+            proc, trace = run('switched-on', d)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        pids = task_pids(trace)
+        self.assertLessEqual({'receiver', 'sender', 'busy', 'switcher'}, set(pids))
+        receiver = [e for e in events(trace, 'X', 'state') if e['pid'] == pids['receiver']]
+        self.assertEqual(receiver[0]['name'], 'channel recv')
+        self.assertEqual(receiver[0]['args']['ended by'], 'task')
+        for name in ('runnable tasks', 'parked tasks'):
+            values = [e['args']['tasks'] for e in events(trace, 'C') if e['name'] == name]
+            self.assertGreaterEqual(min(values), 0, name)
+            self.assertEqual(values[-1], 0, name)
+        self.assertEqual({e['id'] for e in events(trace, 's')}, {e['id'] for e in events(trace, 'f')})
+
+
 class Exits(unittest.TestCase):
     """However the program ends, the file parses and its open slices are closed."""
 

@@ -6,6 +6,8 @@
 //                                 close that wakes a reader, a yield, hooked
 //                                 calls, and two processers
 //   trace_scenarios many          300 tasks of one name and a few others
+//   trace_scenarios switched-on   tracing switched on by a task while others
+//                                 are parked, runnable and running
 //   trace_scenarios exit          exit(3) while a task is parked
 //   trace_scenarios exception     a task throws and nobody catches it
 //   trace_scenarios overflow      a task overflows its stack
@@ -98,6 +100,35 @@ void many() {
   co_sched.RunUntilNoTask();
 }
 
+// Tasks the trace first sees in the middle of their lives.
+void switched_on() {
+  co::set_tracing(false);
+  co::Channel<int> channel;
+  co::spawn([&] { (void)channel.recv(); }, {.name = "receiver"});
+  co::spawn(
+      [&] {
+        co::co_sleep(30);
+        channel.send(1);
+      },
+      {.name = "sender"});
+  co::spawn(
+      [] {
+        for (int i = 0; i < 20; ++i) {
+          co::this_task::yield();
+          co::co_sleep(1);
+        }
+      },
+      {.name = "busy"});
+  co::spawn(
+      [] {
+        co::co_sleep(10);
+        co::set_tracing(true);
+        co::this_task::yield();
+      },
+      {.name = "switcher"});
+  co_sched.RunUntilNoTask();
+}
+
 // Parks a task for good, then ends the process from another one.
 void end_with(void (*how)()) {
   co::spawn([] { co::co_sleep(60'000); }, {.name = "parked"});
@@ -128,9 +159,14 @@ int main(int argc, char** argv) {
     many();
     return 0;
   }
+  if (what == "switched-on") {
+    switched_on();
+    return 0;
+  }
   if (what == "exit") end_with([] { std::exit(3); });
   if (what == "exception") end_with([] { throw std::runtime_error("nobody catches this"); });
   if (what == "overflow") end_with([] { (void)recurse(0); });
-  std::fprintf(stderr, "usage: trace_scenarios every-event|many|exit|exception|overflow\n");
+  std::fprintf(stderr,
+               "usage: trace_scenarios every-event|many|switched-on|exit|exception|overflow\n");
   return 2;
 }
