@@ -56,13 +56,30 @@
 #include <iterator>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "processer.h"
 #include "raw_syscall.h"
 #include "task.h"
 #include "trace_log.h"
+
+namespace co {
+namespace detail {
+namespace {
+struct Micros;
+}  // namespace
+}  // namespace detail
+}  // namespace co
+
+template <>
+struct fmt::formatter<co::detail::Micros> {
+  constexpr auto parse(format_parse_context& ctx) { return ctx.begin(); }
+  template <class Context>
+  auto format(const co::detail::Micros& t, Context& ctx) const;
+};
 
 namespace co {
 namespace detail {
@@ -77,16 +94,26 @@ constexpr std::size_t kFlushAt = 256 * 1024;
 
 enum class Phase { runnable, running, parked };
 
+// A time since the trace's start, or a duration, kept in nanoseconds and
+// written as the format's microseconds with three decimals (integer
+// formatting: floating point would cost more than the rest of an event).
+struct Micros {
+  std::int64_t ns;
+};
+inline Micros operator-(Micros a, Micros b) noexcept {
+  return Micros{a.ns - b.ns};
+}
+
 struct OpenHook {
   const char* name;
   std::int64_t subject;
-  double since;
+  Micros since;
 };
 
 struct TaskTrack {
   std::string label;  // "task 3 worker"
   Phase phase = Phase::runnable;
-  double since = 0;   // start of the current state slice, us
+  Micros since{};     // start of the current state slice
   std::string state;  // name of the current state slice
   int processer = -1;
   std::uint64_t pending_flow = 0;  // a wake traced while the task still ran
@@ -178,7 +205,7 @@ class JsonTrace {
   void Created(const Task* tk) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     NewTrack(tk, t);
     Count(&runnable_, +1, t);
   }
@@ -186,7 +213,7 @@ class JsonTrace {
   void SwapIn(const Task* tk) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     TaskTrack& track = Track(tk, t, Phase::runnable);
     EndState(tk, track, t, nullptr);
     track.pending_flow = 0;
@@ -200,7 +227,7 @@ class JsonTrace {
   void SwapOut(const Task* tk) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     TaskTrack& track = Track(tk, t, Phase::running);
     const std::string wait = tk->state == TaskState::runnable || tk->state == TaskState::done
                                  ? std::string()
@@ -234,23 +261,21 @@ class JsonTrace {
     if (waker == tk) return;  // a task cancelling its own park before it parks
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     const std::uint64_t flow = ++last_flow_;
     const bool from_task = waker != nullptr && (by == Waker::caller || by == Waker::close);
     const char* kind = from_task ? (by == Waker::close ? "close" : "task") : waker_name(by);
     if (from_task) {
-      Event(
-          fmt::format(R"("ph":"s","id":{},"name":"{}","cat":"wake","pid":{},"tid":{},"ts":{:.3f})",
-                      flow, kind, kTaskPidBase + waker->id, kStateTid, t));
+      Event(R"("ph":"s","id":{},"name":"{}","cat":"wake","pid":{},"tid":{},"ts":{})", flow, kind,
+            kTaskPidBase + waker->id, kStateTid, t);
     } else {
       const int lane = kWakerTidBase + static_cast<int>(by);
       NameWaker(by, lane);
-      Event(fmt::format(
-          R"("ph":"X","name":"wake task {}","cat":"waker","pid":{},"tid":{},"ts":{:.3f},"dur":1,"args":{{"task":{}}})",
-          tk->id, kProcessersPid, lane, t, tk->id));
       Event(
-          fmt::format(R"("ph":"s","id":{},"name":"{}","cat":"wake","pid":{},"tid":{},"ts":{:.3f})",
-                      flow, kind, kProcessersPid, lane, t));
+          R"("ph":"X","name":"wake task {}","cat":"waker","pid":{},"tid":{},"ts":{},"dur":1,"args":{{"task":{}}})",
+          tk->id, kProcessersPid, lane, t, tk->id);
+      Event(R"("ph":"s","id":{},"name":"{}","cat":"wake","pid":{},"tid":{},"ts":{})", flow, kind,
+            kProcessersPid, lane, t);
     }
     TaskTrack& track = Track(tk, t, Phase::parked);
     if (track.phase == Phase::running) {
@@ -269,7 +294,7 @@ class JsonTrace {
     if (tk == nullptr) return;  // a plain thread's call: nothing of the runtime's
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     Track(tk, t, Phase::running).hooks.push_back(OpenHook{name, subject, t});
   }
 
@@ -278,7 +303,7 @@ class JsonTrace {
     if (tk == nullptr) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
-    const double t = Now();
+    const Micros t = Now();
     TaskTrack& track = Track(tk, t, Phase::running);
     if (track.hooks.empty() || std::strcmp(track.hooks.back().name, name) != 0) return;
     EndHook(tk->id, track.hooks.back(), t, fmt::format(R"("result":{})", result));
@@ -290,9 +315,8 @@ class JsonTrace {
     if (!Open()) return;
     std::string text;
     append_escaped(text, message);
-    Event(fmt::format(
-        R"("ph":"i","s":"g","name":"warning","pid":{},"tid":0,"ts":{:.3f},"args":{{"message":"{}"}})",
-        kProcessersPid, Now(), text));
+    Event(R"("ph":"i","s":"g","name":"warning","pid":{},"tid":0,"ts":{},"args":{{"message":"{}"}})",
+          kProcessersPid, Now(), text);
   }
 
   // Closes every open slice and the document. The lock is waited for a
@@ -302,7 +326,7 @@ class JsonTrace {
     for (int i = 0; i < 1000 && !lock.try_lock(); ++i) ::sched_yield();
     if (!lock.owns_lock() || fd_ < 0 || !Live()) return;
     try {
-      const double t = Now();
+      const Micros t = Now();
       for (auto& [id, track] : tracks_) {
         for (const OpenHook& hook : track.hooks) EndHook(id, hook, t, R"("unfinished":true)");
         if (track.phase == Phase::running) {
@@ -313,10 +337,11 @@ class JsonTrace {
       }
       std::string why_text;
       append_escaped(why_text, why);
-      buffer_ += fmt::format(
-          "\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{{\"end\":\"{}\"}}}}\n", why_text);
+      fmt::format_to(std::back_inserter(buffer_),
+                     "\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{{\"end\":\"{}\"}}}}\n",
+                     why_text);
     } catch (...) {
-      buffer_ += "\n]}\n";
+      Append("\n]}\n");
     }
     Flush();
     sys::close(fd_);
@@ -339,12 +364,13 @@ class JsonTrace {
       return false;
     }
     start_ns_ = now_ns();
-    buffer_ = "{\"traceEvents\":[\n";
+    buffer_.clear();
+    Append("{\"traceEvents\":[\n");
     first_ = true;
-    Event(fmt::format(R"("ph":"M","name":"process_name","pid":{},"args":{{"name":"processers"}})",
-                      kProcessersPid));
-    Event(fmt::format(R"("ph":"M","name":"process_sort_index","pid":{},"args":{{"sort_index":0}})",
-                      kProcessersPid));
+    Event(R"("ph":"M","name":"process_name","pid":{},"args":{{"name":"processers"}})",
+          kProcessersPid);
+    Event(R"("ph":"M","name":"process_sort_index","pid":{},"args":{{"sort_index":0}})",
+          kProcessersPid);
     std::atexit(&AtExit);
     previous_terminate_ = std::set_terminate(&OnTerminate);
     return true;
@@ -353,13 +379,17 @@ class JsonTrace {
   static void AtExit();
   [[noreturn]] static void OnTerminate();
 
-  double Now() const noexcept { return static_cast<double>(now_ns() - start_ns_) / 1000.0; }
+  Micros Now() const noexcept { return Micros{now_ns() - start_ns_}; }
 
-  void Event(const std::string& body) {
-    buffer_ += first_ ? "{" : ",\n{";
+  void Append(std::string_view text) { buffer_.append(text.data(), text.data() + text.size()); }
+
+  // Formats one event's fields straight into the buffer, in braces.
+  template <class... Args>
+  void Event(fmt::format_string<Args...> fields, Args&&... args) {
+    Append(first_ ? "{" : ",\n{");
     first_ = false;
-    buffer_ += body;
-    buffer_ += '}';
+    fmt::format_to(std::back_inserter(buffer_), fields, std::forward<Args>(args)...);
+    Append("}");
     if (buffer_.size() >= kFlushAt) Flush();
   }
 
@@ -376,7 +406,7 @@ class JsonTrace {
     buffer_.clear();
   }
 
-  TaskTrack& NewTrack(const Task* tk, double t) {
+  TaskTrack& NewTrack(const Task* tk, Micros t) {
     TaskTrack& track = tracks_[tk->id];
     track.label = tk->name[0] != '\0' ? fmt::format("task {} {}", tk->id, tk->name)
                                       : fmt::format("task {}", tk->id);
@@ -384,23 +414,20 @@ class JsonTrace {
     track.since = t;
     track.state = "runnable";
     const std::uint64_t pid = kTaskPidBase + tk->id;
-    Event(fmt::format(R"("ph":"M","name":"process_name","pid":{},"args":{{"name":{}}})", pid,
-                      quoted(track.label)));
-    Event(fmt::format(R"("ph":"M","name":"process_sort_index","pid":{},"args":{{"sort_index":{}}})",
-                      pid, pid));
-    Event(
-        fmt::format(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"state"}})",
-                    pid, kStateTid));
-    Event(fmt::format(
-        R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"hooked calls"}})", pid,
-        kHookTid));
+    Event(R"("ph":"M","name":"process_name","pid":{},"args":{{"name":{}}})", pid,
+          quoted(track.label));
+    Event(R"("ph":"M","name":"process_sort_index","pid":{},"args":{{"sort_index":{}}})", pid, pid);
+    Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"state"}})", pid,
+          kStateTid);
+    Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"hooked calls"}})",
+          pid, kHookTid);
     return track;
   }
 
   // The task's track. A task that existed before tracing was switched on
   // gets one at its first event, in the phase that event implies (`now`),
   // starting then.
-  TaskTrack& Track(const Task* tk, double t, Phase now) {
+  TaskTrack& Track(const Task* tk, Micros t, Phase now) {
     auto it = tracks_.find(tk->id);
     if (it != tracks_.end()) return it->second;
     TaskTrack& track = NewTrack(tk, t);
@@ -427,12 +454,10 @@ class JsonTrace {
     while (named_processers_.size() <= static_cast<std::size_t>(index)) {
       const std::size_t p = named_processers_.size();
       named_processers_.push_back(true);
-      Event(fmt::format(
-          R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"processer {}"}})",
-          kProcessersPid, p, p));
-      Event(fmt::format(
-          R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
-          kProcessersPid, p, p));
+      Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"processer {}"}})",
+            kProcessersPid, p, p);
+      Event(R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
+            kProcessersPid, p, p);
     }
   }
 
@@ -440,22 +465,20 @@ class JsonTrace {
     const unsigned bit = 1u << static_cast<unsigned>(by);
     if ((named_wakers_ & bit) != 0) return;
     named_wakers_ |= bit;
-    Event(fmt::format(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"{}"}})",
-                      kProcessersPid, lane, waker_name(by)));
-    Event(fmt::format(
-        R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
-        kProcessersPid, lane, lane));
+    Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"{}"}})",
+          kProcessersPid, lane, waker_name(by));
+    Event(R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
+          kProcessersPid, lane, lane);
   }
 
   // Counters change only here, and are written only when they change.
-  void Count(long* counter, long delta, double t) {
+  void Count(long* counter, long delta, Micros t) {
     *counter += delta;
-    Event(fmt::format(R"("ph":"C","name":"{}","pid":{},"ts":{:.3f},"args":{{"tasks":{}}})",
-                      counter == &runnable_ ? "runnable tasks" : "parked tasks", kProcessersPid, t,
-                      *counter));
+    Event(R"("ph":"C","name":"{}","pid":{},"ts":{},"args":{{"tasks":{}}})",
+          counter == &runnable_ ? "runnable tasks" : "parked tasks", kProcessersPid, t, *counter);
   }
 
-  void BeginRunnable(TaskTrack& track, double t, const char* name) {
+  void BeginRunnable(TaskTrack& track, Micros t, const char* name) {
     track.phase = Phase::runnable;
     track.since = t;
     track.state = name;
@@ -463,7 +486,7 @@ class JsonTrace {
   }
 
   // Writes the current (runnable or parked) state slice, ended at t.
-  void EndState(const Task* tk, TaskTrack& track, double t, const char* woken_by) {
+  void EndState(const Task* tk, TaskTrack& track, Micros t, const char* woken_by) {
     if (track.phase == Phase::running) return;
     EndStateOf(tk->id, track, t, woken_by);
     if (track.phase == Phase::parked) {
@@ -473,45 +496,42 @@ class JsonTrace {
     }
   }
 
-  void EndStateOf(std::uint64_t id, const TaskTrack& track, double t, const char* ended_by) {
+  void EndStateOf(std::uint64_t id, const TaskTrack& track, Micros t, const char* ended_by) {
     std::string args;
     if (ended_by != nullptr) args = fmt::format(R"(,"args":{{"ended by":"{}"}})", ended_by);
-    Event(fmt::format(
-        R"("ph":"X","name":{},"cat":"state","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f}{})",
-        quoted(track.state), kTaskPidBase + id, kStateTid, track.since, t - track.since, args));
+    Event(R"("ph":"X","name":{},"cat":"state","pid":{},"tid":{},"ts":{},"dur":{}{})",
+          quoted(track.state), kTaskPidBase + id, kStateTid, track.since, t - track.since, args);
   }
 
   // Writes the run that ends at t: the task's "running" slice and the
   // processer's slice named after the task.
-  void EndRun(std::uint64_t id, const TaskTrack& track, double t, const char* stop,
+  void EndRun(std::uint64_t id, const TaskTrack& track, Micros t, const char* stop,
               const char* colour, const std::string& wait) {
-    Event(fmt::format(
-        R"("ph":"X","name":"running","cat":"state","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{{"processer":{}}})",
-        kTaskPidBase + id, kStateTid, track.since, t - track.since, track.processer));
+    Event(
+        R"("ph":"X","name":"running","cat":"state","pid":{},"tid":{},"ts":{},"dur":{},"args":{{"processer":{}}})",
+        kTaskPidBase + id, kStateTid, track.since, t - track.since, track.processer);
     if (track.processer < 0) return;
     std::string wait_arg;
     if (!wait.empty()) wait_arg = fmt::format(R"(,"wait":{})", quoted(wait));
-    Event(fmt::format(
-        R"("ph":"X","name":{},"cat":"run","cname":"{}","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{{"task":{},"stop":"{}"{}}})",
+    Event(
+        R"("ph":"X","name":{},"cat":"run","cname":"{}","pid":{},"tid":{},"ts":{},"dur":{},"args":{{"task":{},"stop":"{}"{}}})",
         quoted(track.label), colour, kProcessersPid, track.processer, track.since, t - track.since,
-        id, stop, wait_arg));
+        id, stop, wait_arg);
   }
 
-  void EndHook(std::uint64_t id, const OpenHook& hook, double t, const std::string& how) {
+  void EndHook(std::uint64_t id, const OpenHook& hook, Micros t, const std::string& how) {
     const std::string name = hook.subject != kNoSubject
                                  ? fmt::format("{}({})", hook.name, hook.subject)
                                  : fmt::format("{}()", hook.name);
     std::string subject;
     if (hook.subject != kNoSubject) subject = fmt::format(R"("subject":{},)", hook.subject);
-    Event(fmt::format(
-        R"("ph":"X","name":"{}","cat":"hook","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{{{}{}}})",
-        name, kTaskPidBase + id, kHookTid, hook.since, t - hook.since, subject, how));
+    Event(R"("ph":"X","name":"{}","cat":"hook","pid":{},"tid":{},"ts":{},"dur":{},"args":{{{}{}}})",
+          name, kTaskPidBase + id, kHookTid, hook.since, t - hook.since, subject, how);
   }
 
-  void FlowEnd(std::uint64_t id, std::uint64_t flow, double t) {
-    Event(fmt::format(
-        R"("ph":"f","bp":"e","id":{},"name":"wake","cat":"wake","pid":{},"tid":{},"ts":{:.3f})",
-        flow, kTaskPidBase + id, kStateTid, t));
+  void FlowEnd(std::uint64_t id, std::uint64_t flow, Micros t) {
+    Event(R"("ph":"f","bp":"e","id":{},"name":"wake","cat":"wake","pid":{},"tid":{},"ts":{})", flow,
+          kTaskPidBase + id, kStateTid, t);
   }
 
   std::mutex mu_;
@@ -520,7 +540,7 @@ class JsonTrace {
   bool failed_ = false;
   bool first_ = true;
   std::int64_t start_ns_ = 0;
-  std::string buffer_;
+  fmt::memory_buffer buffer_;  // appended to in place (a std::string through an iterator is slower)
   std::unordered_map<std::uint64_t, TaskTrack> tracks_;
   std::vector<bool> named_processers_;
   unsigned named_wakers_ = 0;
@@ -595,3 +615,9 @@ void json_forget_in_child() noexcept {
 
 }  // namespace detail
 }  // namespace co
+
+template <class Context>
+auto fmt::formatter<co::detail::Micros>::format(const co::detail::Micros& t, Context& ctx) const {
+  const std::int64_t ns = t.ns < 0 ? 0 : t.ns;  // a clock never runs back; be safe
+  return fmt::format_to(ctx.out(), "{}.{:03}", ns / 1000, ns % 1000);
+}
