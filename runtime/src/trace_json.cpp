@@ -58,11 +58,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "processer.h"
 #include "raw_syscall.h"
+#include "scheduler_core.h"
 #include "task.h"
 #include "trace_log.h"
 
@@ -89,7 +91,8 @@ constexpr int kProcessersPid = 1;
 constexpr std::uint64_t kTaskPidBase = 1000;
 constexpr int kStateTid = 1;
 constexpr int kHookTid = 2;
-constexpr int kWakerTidBase = 10000;  // the waker lanes sort below the processers
+constexpr int kWakerTidBase = 1;  // 1 + Waker: the lanes of the wakers that are not tasks
+constexpr std::int64_t kWakerSortBase = std::int64_t{1} << 40;  // below every processer
 constexpr std::size_t kFlushAt = 256 * 1024;
 
 enum class Phase { runnable, running, parked };
@@ -113,9 +116,9 @@ struct OpenHook {
 struct TaskTrack {
   std::string label;  // "task 3 worker"
   Phase phase = Phase::runnable;
-  Micros since{};     // start of the current state slice
-  std::string state;  // name of the current state slice
-  int processer = -1;
+  Micros since{};                  // start of the current state slice
+  std::string state;               // name of the current state slice
+  std::int64_t lane = -1;          // its processer's lane while it runs (processer_lane)
   std::uint64_t pending_flow = 0;  // a wake traced while the task still ran
   std::vector<OpenHook> hooks;
 };
@@ -157,6 +160,21 @@ const char* stop_colour(TaskState state) noexcept {
       return "good";
   }
   return "grey";
+}
+
+// A processer's lane in process "processers": one per scheduler and index
+// (a scheduler's processers are made anew at each Start), sorted by
+// scheduler, then index. -1: no processer.
+std::int64_t processer_lane(const Processer* p) noexcept {
+  return p == nullptr
+             ? -1
+             : (static_cast<std::int64_t>(p->core->id) << 16) + static_cast<std::int64_t>(p->index);
+}
+std::int64_t lane_index(std::int64_t lane) noexcept {
+  return lane < 0 ? -1 : lane & 0xffff;
+}
+std::int64_t lane_scheduler(std::int64_t lane) noexcept {
+  return lane < 0 ? 0 : lane >> 16;
 }
 
 // "sleep", "fd 7 readable", "poll 2 fds", "channel recv", ...
@@ -220,8 +238,8 @@ class JsonTrace {
     track.phase = Phase::running;
     track.since = t;
     track.state = "running";
-    track.processer = tk->processer != nullptr ? static_cast<int>(tk->processer->index) : -1;
-    NameProcesser(track.processer);
+    track.lane = processer_lane(tk->processer);
+    NameProcesser(track.lane);
   }
 
   void SwapOut(const Task* tk) {
@@ -438,8 +456,8 @@ class JsonTrace {
         break;
       case Phase::running:
         track.state = "running";
-        track.processer = tk->processer != nullptr ? static_cast<int>(tk->processer->index) : -1;
-        NameProcesser(track.processer);
+        track.lane = processer_lane(tk->processer);
+        NameProcesser(track.lane);
         break;
       case Phase::parked:
         track.state = wait_text(tk);
@@ -449,16 +467,13 @@ class JsonTrace {
     return track;
   }
 
-  void NameProcesser(int index) {
-    if (index < 0 || static_cast<std::size_t>(index) < named_processers_.size()) return;
-    while (named_processers_.size() <= static_cast<std::size_t>(index)) {
-      const std::size_t p = named_processers_.size();
-      named_processers_.push_back(true);
-      Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"processer {}"}})",
-            kProcessersPid, p, p);
-      Event(R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
-            kProcessersPid, p, p);
-    }
+  void NameProcesser(std::int64_t lane) {
+    if (lane < 0 || !named_processers_.insert(lane).second) return;
+    Event(
+        R"json("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"processer {} (scheduler {})"}})json",
+        kProcessersPid, lane, lane_index(lane), lane_scheduler(lane));
+    Event(R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
+          kProcessersPid, lane, lane);
   }
 
   void NameWaker(Waker by, int lane) {
@@ -468,7 +483,7 @@ class JsonTrace {
     Event(R"("ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"{}"}})",
           kProcessersPid, lane, waker_name(by));
     Event(R"("ph":"M","name":"thread_sort_index","pid":{},"tid":{},"args":{{"sort_index":{}}})",
-          kProcessersPid, lane, lane);
+          kProcessersPid, lane, kWakerSortBase + lane);
   }
 
   // Counters change only here, and are written only when they change.
@@ -508,15 +523,16 @@ class JsonTrace {
   void EndRun(std::uint64_t id, const TaskTrack& track, Micros t, const char* stop,
               const char* colour, const std::string& wait) {
     Event(
-        R"("ph":"X","name":"running","cat":"state","pid":{},"tid":{},"ts":{},"dur":{},"args":{{"processer":{}}})",
-        kTaskPidBase + id, kStateTid, track.since, t - track.since, track.processer);
-    if (track.processer < 0) return;
+        R"("ph":"X","name":"running","cat":"state","pid":{},"tid":{},"ts":{},"dur":{},"args":{{"processer":{},"scheduler":{}}})",
+        kTaskPidBase + id, kStateTid, track.since, t - track.since, lane_index(track.lane),
+        lane_scheduler(track.lane));
+    if (track.lane < 0) return;
     std::string wait_arg;
     if (!wait.empty()) wait_arg = fmt::format(R"(,"wait":{})", quoted(wait));
     Event(
         R"("ph":"X","name":{},"cat":"run","cname":"{}","pid":{},"tid":{},"ts":{},"dur":{},"args":{{"task":{},"stop":"{}"{}}})",
-        quoted(track.label), colour, kProcessersPid, track.processer, track.since, t - track.since,
-        id, stop, wait_arg);
+        quoted(track.label), colour, kProcessersPid, track.lane, track.since, t - track.since, id,
+        stop, wait_arg);
   }
 
   void EndHook(std::uint64_t id, const OpenHook& hook, Micros t, const std::string& how) {
@@ -542,7 +558,7 @@ class JsonTrace {
   std::int64_t start_ns_ = 0;
   fmt::memory_buffer buffer_;  // appended to in place (a std::string through an iterator is slower)
   std::unordered_map<std::uint64_t, TaskTrack> tracks_;
-  std::vector<bool> named_processers_;
+  std::unordered_set<std::int64_t> named_processers_;
   unsigned named_wakers_ = 0;
   long runnable_ = 0;
   long parked_ = 0;
