@@ -592,13 +592,16 @@ bool json_trace_wanted() noexcept {
   return n > 5 && std::strcmp(env + n - 5, ".json") == 0;
 }
 
-// Each entry point: formatting can throw (bad_alloc); a trace never does.
+// Each entry point: formatting can throw (bad_alloc); a trace never does,
+// and leaves errno as it was (a hook's exit traces after setting it).
 #define COSCOPE_JSON_CALL(call)        \
   do {                                 \
+    const int saved_errno = errno;     \
     try {                              \
       if (json_trace().Live()) (call); \
     } catch (...) {                    \
     }                                  \
+    errno = saved_errno;               \
   } while (0)
 
 void json_created(const Task* tk) noexcept {

@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -52,7 +53,7 @@ void every_event() {
       [&] {
         char byte;
         // Parks until `closer` closes the fd under it.
-        if (::read(closed[0], &byte, 1) != -1) std::exit(2);
+        if (::read(closed[0], &byte, 1) != -1 || errno != EBADF) std::exit(2);  // errno kept
       },
       {.name = "close victim"});
   co::spawn(
