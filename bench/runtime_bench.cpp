@@ -29,6 +29,11 @@
 //   BM_ChannelHandoff            one int through an unbuffered Channel<int>
 //   BM_ChannelHandoff_Buffered   one int through a Channel<int>(64)
 //   BM_*_2Workers                (per batch) cross-thread variants, informational
+//   BM_YieldRoundTrip_Traced/traced:0|1
+//                                BM_YieldRoundTrip (work_stealing) with the
+//                                JSON trace off / on (co::set_tracing); the
+//                                trace goes to /dev/null through a temporary
+//                                run.json link unless COSCOPE_TRACE names a file
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -43,6 +48,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "coscope/coscope.h"
 #include "summary_reporter.h"
@@ -283,9 +291,50 @@ void BM_ChannelHandoff_2Workers(benchmark::State& state) {
 }
 BENCHMARK(BM_ChannelHandoff_2Workers)->ArgName("capacity")->Arg(0)->Arg(64)->UseManualTime();
 
+// The cost of the JSON trace (docs/trace.md): off, one predicted branch per
+// event; on, a lock, the formatting and the buffer's writes.
+void BM_YieldRoundTrip_Traced(benchmark::State& state) {
+  co::Scheduler s;
+  bool done = false;
+  co::spawn(
+      [&] {
+        while (!done) co::this_task::yield();
+      },
+      on(s));
+  co::spawn(
+      [&] {
+        co::set_tracing(state.range(0) != 0);
+        for (auto _ : state) co::this_task::yield();
+        co::set_tracing(false);
+        done = true;
+      },
+      on(s));
+  s.RunUntilNoTask();
+}
+BENCHMARK(BM_YieldRoundTrip_Traced)->ArgName("traced")->Arg(0)->Arg(1);
+
+// COSCOPE_TRACE for the traced rows: a run.json that is /dev/null, so the
+// row measures the runtime's side, not the disk. Removed at exit.
+std::string g_trace_dir;
+void point_trace_at_dev_null() {
+  if (std::getenv("COSCOPE_TRACE") != nullptr) return;
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/coscope-bench-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return;
+  const std::string link = dir + "/run.json";
+  if (::symlink("/dev/null", link.c_str()) != 0) return;
+  ::setenv("COSCOPE_TRACE", link.c_str(), 1);
+  g_trace_dir = dir;
+  std::atexit([] {
+    ::unlink((g_trace_dir + "/run.json").c_str());
+    ::rmdir(g_trace_dir.c_str());
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  point_trace_at_dev_null();
   return coscope_bench::run_with_summary(
       argc, argv,
       "(one worker: CPU time of the benchmark thread, which all its tasks share,\n"
@@ -305,6 +354,8 @@ int main(int argc, char** argv) {
         s.target_row(out, "channel hand-off, unbuffered", "BM_ChannelHandoff", 100);
         s.target_row(out, "channel hand-off, capacity 64", "BM_ChannelHandoff_Buffered/capacity:64",
                      0);
+        s.row(out, "yield round trip, trace off", "BM_YieldRoundTrip_Traced/traced:0");
+        s.row(out, "yield round trip, JSON trace on", "BM_YieldRoundTrip_Traced/traced:1");
         s.wall_row(out, "yield round trip, 2 workers", "BM_YieldRoundTrip_2Workers/manual_time");
         s.wall_row(out, "channel unbuffered, 2 workers",
                    "BM_ChannelHandoff_2Workers/capacity:0/manual_time");

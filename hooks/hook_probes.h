@@ -27,11 +27,34 @@
 #pragma once
 
 #include "probes.h"
+#include "trace_log.h"
+
+// Each probe also feeds the trace's hooked-call slices (COSCOPE_TRACE=FILE.json):
+// one predicted branch when tracing is off.
 
 /// A hook with a subject: COSCOPE_HOOK_ENTER(read, fd) ... COSCOPE_HOOK_EXIT(read, fd, n).
-#define COSCOPE_HOOK_ENTER(hook, subject) COSCOPE_PROBE1(hook##_enter, subject)
-#define COSCOPE_HOOK_EXIT(hook, subject, result) COSCOPE_PROBE2(hook##_exit, subject, result)
+#define COSCOPE_HOOK_ENTER(hook, subject)                                        \
+  do {                                                                           \
+    COSCOPE_PROBE1(hook##_enter, subject);                                       \
+    if (::co::detail::trace_on())                                                \
+      ::co::detail::trace_hook_enter(#hook, ::co::detail::trace_value(subject)); \
+  } while (0)
+#define COSCOPE_HOOK_EXIT(hook, subject, result)                               \
+  do {                                                                         \
+    if (::co::detail::trace_on())                                              \
+      ::co::detail::trace_hook_exit(#hook, ::co::detail::trace_value(result)); \
+    COSCOPE_PROBE2(hook##_exit, subject, result);                              \
+  } while (0)
 
 /// A hook without one (nanosleep, the resolver calls).
-#define COSCOPE_HOOK_ENTER_NO_SUBJECT(hook) COSCOPE_PROBE0(hook##_enter)
-#define COSCOPE_HOOK_EXIT_NO_SUBJECT(hook, result) COSCOPE_PROBE1(hook##_exit, result)
+#define COSCOPE_HOOK_ENTER_NO_SUBJECT(hook)                                                        \
+  do {                                                                                             \
+    COSCOPE_PROBE0(hook##_enter);                                                                  \
+    if (::co::detail::trace_on()) ::co::detail::trace_hook_enter(#hook, ::co::detail::kNoSubject); \
+  } while (0)
+#define COSCOPE_HOOK_EXIT_NO_SUBJECT(hook, result)                             \
+  do {                                                                         \
+    if (::co::detail::trace_on())                                              \
+      ::co::detail::trace_hook_exit(#hook, ::co::detail::trace_value(result)); \
+    COSCOPE_PROBE1(hook##_exit, result);                                       \
+  } while (0)

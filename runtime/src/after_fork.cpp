@@ -35,6 +35,7 @@
 #include "reactor.h"
 #include "scheduler_core.h"
 #include "scheduler_registry.h"
+#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -53,6 +54,7 @@ void in_child() noexcept {
   registry.lock.unlock();
   reactor().ResetInChild();
   fd_table_reset_in_child();
+  trace_forget_in_child();  // the trace file is the parent's
   for (SchedulerCore* core = registry.head; core != nullptr; core = core->registry_next) {
     core->ResetInChild();
   }

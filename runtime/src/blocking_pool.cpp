@@ -47,7 +47,7 @@ class BlockingPool {
       WaitTicket ticket = job->ticket;
       job->done.store(true, std::memory_order_release);
       // From here on `job` (on the task's stack) may be gone.
-      wake(ticket);
+      wake(ticket, Waker::blocking_pool);
       lock.lock();
     }
   }

@@ -24,6 +24,7 @@
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
+#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -35,8 +36,9 @@ constexpr std::uint64_t kParked = 2;
 constexpr std::uint64_t kWoken = 0;
 constexpr std::uint64_t kTimedOut = 3;
 
-// Claims the park; true for the single winner. `by` is kWoken or kTimedOut.
-bool claim(WaitTicket ticket, std::uint64_t by) noexcept {
+// Claims the park; true for the single winner. `by` is kWoken or kTimedOut;
+// `waker` is only for the trace.
+bool claim(WaitTicket ticket, std::uint64_t by, Waker waker) noexcept {
   Task* tk = ticket.task;
   std::uint64_t w = tk->wait_word.load(std::memory_order_acquire);
   for (;;) {
@@ -45,6 +47,8 @@ bool claim(WaitTicket ticket, std::uint64_t by) noexcept {
     if (phase != kParking && phase != kParked) return false;
     if (tk->wait_word.compare_exchange_weak(w, (ticket.epoch << 2) | by, std::memory_order_acq_rel,
                                             std::memory_order_acquire)) {
+      // Traced before MakeReady: the wake precedes the run it causes.
+      if (trace_on()) trace_wake(tk, waker);
       if (phase == kParked) {
         // Off CPU and now ours: make it runnable.
         const TaskState parked_state = tk->state;
@@ -154,11 +158,15 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
 }
 
 bool wake(WaitTicket ticket) noexcept {
-  return claim(ticket, kWoken);
+  return claim(ticket, kWoken, Waker::caller);
+}
+
+bool wake(WaitTicket ticket, Waker by) noexcept {
+  return claim(ticket, kWoken, by);
 }
 
 bool wake_by_timer(WaitTicket ticket) noexcept {
-  return claim(ticket, kTimedOut);
+  return claim(ticket, kTimedOut, Waker::timer);
 }
 
 }  // namespace detail

@@ -102,7 +102,7 @@ class EpollReactor final : public Reactor {
       short relevant = happened & (w->events | POLLERR | POLLHUP | POLLNVAL);
       if (relevant == 0) continue;
       w->revents |= relevant;
-      if (wake(w->sentry->ticket)) ++woken;
+      if (wake(w->sentry->ticket, Waker::reactor)) ++woken;
     }
     ctx->lock.unlock();
     return woken;

@@ -374,7 +374,7 @@ void SchedulerCore::UnwindAllTasks() {
       if (t.state != TaskState::runnable && t.state != TaskState::done) parked.push_back(&t);
     });
     for (Task* t : parked) {
-      wake(WaitTicket{t, t->wait_word.load(std::memory_order_acquire) >> 2});
+      wake(WaitTicket{t, t->wait_word.load(std::memory_order_acquire) >> 2}, Waker::unwind);
     }
     // Tasks that never ran are freed without running; the rest unwind.
     TaskQueue to_unwind;

@@ -14,6 +14,7 @@
 #include "processer.h"
 #include "raw_syscall.h"
 #include "task_registry.h"
+#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -133,6 +134,9 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     const Task* tk = running_task(*p, sp);
     if (tk != nullptr && is_overflow_of(*tk, address(info->si_addr), sp)) {
       report_overflow_from_handler(tk);
+      // Not async-signal-safe (it formats and allocates), but the fault is
+      // in the task's own code, not in malloc: the trace still ends whole.
+      trace_finish("stack overflow");
       sys::restore_default_action(SIGSEGV);  // return: the fault repeats and kills us with a core
       return;
     }
@@ -210,6 +214,7 @@ void report_stack_overflow(const Task* tk, const char* how) noexcept {
   write_stderr(" (");
   write_stderr(how);
   write_stderr(")\n");
+  trace_finish("stack overflow");
   std::abort();
 }
 
@@ -220,6 +225,7 @@ void report_fatal_for_task(const Task* tk, const char* what) noexcept {
   write_stderr(": task ");
   write_stderr(describe_task(tk, buf, sizeof buf));
   write_stderr("\n");
+  trace_finish(what);
   std::abort();
 }
 

@@ -12,15 +12,26 @@
 
 #include "coscope/trace.h"
 #include "processer.h"
+#include "trace_json.h"
 
 namespace co {
 namespace detail {
 namespace {
 
+// COSCOPE_TRACE=FILE.json: events go to the Chrome trace (trace_json.cpp).
+// Read at the first event, so a program may set COSCOPE_TRACE in main()
+// before it calls set_tracing(true) (the benchmarks do).
+bool json_sink() {
+  static const bool json = json_trace_wanted();
+  return json;
+}
+
+// The text log; with a JSON trace only the warnings come here, on stderr.
 std::shared_ptr<spdlog::logger> make_logger() {
   const char* env = std::getenv("COSCOPE_TRACE");
   std::shared_ptr<spdlog::logger> logger;
-  if (env != nullptr && *env != '\0' && std::strcmp(env, "1") != 0 && std::strcmp(env, "0") != 0) {
+  if (!json_sink() && env != nullptr && *env != '\0' && std::strcmp(env, "1") != 0 &&
+      std::strcmp(env, "0") != 0) {
     try {
       logger = spdlog::basic_logger_mt("coscope-trace", env);
     } catch (const spdlog::spdlog_ex& e) {
@@ -55,6 +66,7 @@ int processer_index(const Task* tk) {
 std::atomic<bool> g_trace_on{env_wants_trace()};
 
 void trace_created(const Task* tk) noexcept {
+  if (json_sink()) return json_created(tk);
   try {
     logger().info("task {} \"{}\" created at {}:{}", tk->id, tk->name, tk->created_file,
                   tk->created_line);
@@ -63,6 +75,7 @@ void trace_created(const Task* tk) noexcept {
 }
 
 void trace_swap_in(const Task* tk) noexcept {
+  if (json_sink()) return json_swap_in(tk);
   try {
     logger().info("task {} swap in on processer {}", tk->id, processer_index(tk));
   } catch (...) {
@@ -70,6 +83,7 @@ void trace_swap_in(const Task* tk) noexcept {
 }
 
 void trace_swap_out(const Task* tk) noexcept {
+  if (json_sink()) return json_swap_out(tk);
   try {
     if (tk->state == TaskState::runnable || tk->state == TaskState::done) {
       logger().info("task {} swap out: {}", tk->id, to_string(tk->state));
@@ -89,6 +103,7 @@ void trace_swap_out(const Task* tk) noexcept {
 }
 
 void log_warning(const std::string& message) noexcept {
+  if (json_sink()) json_warning(message.c_str());
   try {
     logger().warn("{}", message);
   } catch (...) {
@@ -96,10 +111,31 @@ void log_warning(const std::string& message) noexcept {
 }
 
 void trace_done(const Task* tk) noexcept {
+  if (json_sink()) return;  // the swap out to `done` ended its track
   try {
     logger().info("task {} done after {} switches", tk->id, tk->switch_count);
   } catch (...) {
   }
+}
+
+void trace_wake(const Task* tk, Waker by) noexcept {
+  if (json_sink()) json_wake(tk, by);
+}
+
+void trace_hook_enter(const char* name, std::int64_t subject) noexcept {
+  if (json_sink()) json_hook_enter(name, subject);
+}
+
+void trace_hook_exit(const char* name, std::int64_t result) noexcept {
+  if (json_sink()) json_hook_exit(name, result);
+}
+
+void trace_finish(const char* why) noexcept {
+  if (json_sink()) json_finish(why);
+}
+
+void trace_forget_in_child() noexcept {
+  if (json_sink()) json_forget_in_child();
 }
 
 }  // namespace detail

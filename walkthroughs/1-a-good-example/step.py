@@ -2,8 +2,8 @@
 
 import re
 
-from walklib.facts import expect, fact, stamp_ms
-from walklib.scenes import Gdb, Input, Part, Run, Say, Shell
+from walklib.facts import expect, expect_timeline, fact, stamp_ms
+from walklib.scenes import Gdb, Input, Part, Run, Say, Shell, Timeline
 
 TITLE = "A good example"
 NOTES_HEADING = "第一步：写一个合适的例子"
@@ -56,6 +56,15 @@ SCENES = (
         One thread ran both: the hook parked the sleeping coroutine on the
         scheduler's timer queue and the thread went on with the other.
         """),
+    Say("""
+        The same program as a picture. With COSCOPE_TRACE=FILE.json the runtime
+        writes its run as a Chrome trace (Perfetto and chrome://tracing open
+        it; docs/trace.md), and scripts/coscope-timeline draws it. Processer 0
+        runs a box per coroutine run; coroutine 1 leaves it for the whole
+        second, and the arrow from the timer's lane brings it back. Coroutine
+        2's three usleeps are the timer's other arrows.
+        """),
+    Timeline("sleep-timeline", ["step1_sleep"], "step 1: sleep(1) parks coroutine 1, the timer brings it back"),
     Part("1.4  The sleeping coroutine, in gdb"),
     Gdb("sleep-gdb", "sleep.gdb", "step1_sleep"),
     Part("1.5  The notes' list of hooked calls"),
@@ -197,8 +206,13 @@ def notes_list_hooked(t):
     expect(not missing, "not exported: " + " ".join(missing))
 
 
+@fact("sleep, traced: the JSON trace parses, the timer wakes the coroutines, the picture is drawn")
+def sleep_timeline(t):
+    expect_timeline(t, "sleep-timeline", "timer")
+
+
 FACTS = (hello_after_input, stall_reported, cin_read_from_stdio, direct_internal_call, cin_blocks_thread, hook_never_hit,
-         cin_gdb_order, other_task_ran, sleep_is_hooked, sleeping_task_parked, notes_list_hooked)
+         cin_gdb_order, other_task_ran, sleep_is_hooked, sleeping_task_parked, notes_list_hooked, sleep_timeline)
 
 
 # The step's map, printed before it begins (walklib/runner.py); README.md has it as a

@@ -3,8 +3,8 @@ SwapIn, the sleep hook, and TaskState::sleep."""
 
 import re
 
-from walklib.facts import expect, fact
-from walklib.scenes import Gdb, Part, Run, Say
+from walklib.facts import expect, expect_timeline, fact
+from walklib.scenes import Gdb, Part, Run, Say, Timeline
 
 TITLE = "Trace one hooked call"
 NOTES_HEADING = "第三步：跟踪其中一个被hook过的系统调用"
@@ -18,6 +18,12 @@ SCENES = (
         (co_sched.RunUntilNoTask()); the first calls plain sleep(1).
         """),
     Run("run", ["step3_sleep"]),
+    Say("""
+        Its timeline (COSCOPE_TRACE=FILE.json, drawn by scripts/coscope-timeline;
+        docs/trace.md): the sleep(1) that the rest of this step follows in gdb
+        is the hooked call under coroutine 1's lane, and the timer's arrow ends it.
+        """),
+    Timeline("run-timeline", ["step3_sleep"], "step 3: the traced sleep(1)"),
     Part("3.2  From Processer::Run into the sleep hook, the notes' way"),
     Say("""
         gdb follows the notes: a breakpoint in Processer::Run before the task
@@ -297,9 +303,14 @@ def trace_after_the_stop(t):
     expect(end.has(r"^\[Inferior 1 \(process \d+\) exited normally\]$"), "the program did not exit normally")
 
 
+@fact("the run, traced: the JSON trace parses, the timer wakes the sleeper, the picture is drawn")
+def run_timeline(t):
+    expect_timeline(t, "run-timeline", "timer")
+
+
 FACTS = (program_runs, first_task_before_swap_in, step_runs_the_task, sleep_after_swap_in, into_the_switch,
          break_on_the_hook, before_it_stops, path_to_the_park, the_way_back, one_command, trace_before_the_stop,
-         trace_after_the_stop)
+         trace_after_the_stop, run_timeline)
 
 
 # The step's map, printed before it begins (walklib/runner.py); README.md has it as a

@@ -5,8 +5,8 @@ reactor wakes it."""
 import os
 import re
 
-from walklib.facts import FactFailed, expect, fact, stamp_ms
-from walklib.scenes import Custom, Gdb, Part, Run, Say, Shell, run_shell
+from walklib.facts import FactFailed, expect, expect_timeline, fact, stamp_ms
+from walklib.scenes import Custom, Gdb, Part, Run, Say, Shell, Timeline, run_shell
 
 TITLE = "Reading the hooks: connect"
 NOTES_HEADING = "第四步：静态分析linux_glic_hook.cpp"
@@ -185,6 +185,13 @@ SCENES = (
         """),
     Custom("syn-timeout", syn_timeout),
     Gdb("wait-gdb", "connect_wait.gdb", "step4_connect_wait"),
+    Say("""
+        The connect that waits, as a picture (COSCOPE_TRACE=FILE.json, drawn by
+        scripts/coscope-timeline; docs/trace.md): the connector leaves the
+        processer in connect(), parked on "fd N writable", and the arrow from
+        the reactor's lane - the epoll event of the accepted SYN - brings it back.
+        """),
+    Timeline("wait-timeline", ["step4_connect_wait"], "step 4: the reactor wakes the waiting connect"),
     Part("4.5  Why doesn't connect use a central controller?"),
     Say("""
         The notes: "sleep的实现和connect有一定不一样，会利用一个集中的控制器 ...
@@ -561,9 +568,14 @@ def user_nonblock_pass_through(t):
     expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step4_user_nonblock did not end normally")
 
 
+@fact("the waiting connect, traced: the JSON trace parses, the reactor wakes the connector, the picture is drawn")
+def wait_timeline(t):
+    expect_timeline(t, "wait-timeline", "reactor")
+
+
 FACTS = (names_in_the_libraries, weak_and_dlsym, coscope_both_ways, init_before_main, table_filled, outside_passes_through,
          three_outcomes, hook_matches_kernel, connect_waited, syn_give_up, connect_f_in_progress, parks_in_io_block,
-         while_waiting, reactor_wakes, so_error_zero, user_nonblock_alone, user_nonblock_pass_through)
+         while_waiting, reactor_wakes, so_error_zero, user_nonblock_alone, user_nonblock_pass_through, wait_timeline)
 
 
 # The step's map, printed before it begins (walklib/runner.py); README.md has it as a

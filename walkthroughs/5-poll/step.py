@@ -4,8 +4,8 @@ and who wakes a coroutine parked in poll (the reactor, or the timer)."""
 import os
 import re
 
-from walklib.facts import FactFailed, expect, fact
-from walklib.scenes import Gdb, Part, Run, Say
+from walklib.facts import FactFailed, expect, expect_timeline, fact
+from walklib.scenes import Gdb, Part, Run, Say, Timeline
 
 TITLE = "Settling step 4's debts: poll"
 NOTES_HEADING = "第五步：收第四步的烂账"
@@ -51,6 +51,13 @@ SCENES = (
         gdb, each of the two wakes is stopped at the moment it happens.
         """),
     Gdb("wake-gdb", "wake.gdb", "step5_wake", timeout_s=GDB_TIMEOUT_S),
+    Say("""
+        Both wakes in one picture (COSCOPE_TRACE=FILE.json, drawn by
+        scripts/coscope-timeline; docs/trace.md): the first poll ends with an
+        arrow from the reactor's lane (the epoll event of B), the second, half
+        a second later, with one from the timer's.
+        """),
+    Timeline("wake-timeline", ["step5_wake"], "step 5: the epoll wake and the timer wake"),
     Part("5.3  Ready while poll arms its wait"),
     Say("""
         The notes ask "会不会出现刚好有文件准备好读或者写的情况？如果有，怎么处理？" - can a
@@ -507,10 +514,15 @@ def select_nonblocking_check(t):
     expect(gdb.has(r"\[Inferior 1 \(process \d+\) exited normally\]"), "step5_reactor did not end normally in gdb")
 
 
+@fact("the two wakes, traced: the JSON trace parses, the reactor and the timer each wake the poller, the picture is drawn")
+def wake_timeline(t):
+    expect_timeline(t, "wake-timeline", "reactor", "timer")
+
+
 FACTS = (script_lines, same_answers, negative_fds, timeouts, special_events, poll_parks_not_thread, wake_alone, poller_parked,
          the_io_sentry, epoll_wake, wake_reaches, timer_wake, already_ready, ready_before_check, ready_after_check,
          regular_file_answers, regular_file_refused, pipe_added, timer_cancelled, registered_once,
-         select_nonblocking_check)
+         select_nonblocking_check, wake_timeline)
 
 
 # The step's map, printed before it begins (walklib/runner.py); README.md has it as a

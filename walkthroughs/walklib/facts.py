@@ -43,6 +43,15 @@ def expect(condition, message):
         raise FactFailed(message)
 
 
+def expect_timeline(t, scene, *wakers):
+    """A Timeline scene (scenes.py): its trace parsed, its picture was drawn,
+    and each of `wakers` (timer, reactor, task, close) woke a task."""
+    line = t.scene(scene).line(r"^\[walk: the trace parses: ")
+    expect(line.endswith("picture drawn]"), "no picture: %s" % line)
+    for waker in wakers:
+        expect(re.search(r"\b%s [1-9]" % re.escape(waker), line), "no wake by the %s: %s" % (waker, line))
+
+
 STAMP = re.compile(r"\[\s*(\d+) ms\]")
 
 

@@ -7,6 +7,11 @@
   Gdb(name, script, program, ...)
                            runs the program under gdb with the step's script
                            (walklib/gdb_driver.py reads it)
+  Timeline(name, argv, title)
+                           runs one of the step's programs again with
+                           COSCOPE_TRACE=@work@/NAME.json and draws that trace
+                           with scripts/coscope-timeline into @work@/NAME.svg
+                           (the page shows it as timeline-NAME.svg)
   Custom(name, function)   function(ctx, console, record) does what the others cannot
 
 Every command runs in the step's build directory (where its programs are),
@@ -15,10 +20,11 @@ scratch directory emptied before each run, @src@ the step's source folder.
 `name` keys the scene's transcript for the step's facts.
 """
 
+import json
 import os
 import shlex
 
-from . import gdb_session
+from . import build, gdb_session
 from .terminal import run_on_pty
 
 
@@ -173,6 +179,48 @@ class Gdb:
         return True
 
 
+TIMELINE = os.path.join(build.REPO, "scripts", "coscope-timeline")
+
+
+class Timeline:
+    def __init__(self, name, argv, title, timeout_s=60.0):
+        self.name = name
+        self.argv = list(argv)
+        self.title = title
+        self.timeout_s = timeout_s
+
+    def play(self, ctx, console):
+        trace, picture = "@work@/%s.json" % self.name, "@work@/%s.svg" % self.name
+        env = {"COSCOPE_TRACE": trace}
+        if not ctx.batch and not console.pause("run: " + shown_command(ctx, self.argv, env)):
+            return False
+        record = console.begin_scene(self.name)
+        run_program(ctx, console, self.argv, env, timeout_s=self.timeout_s)
+        shown = "scripts/coscope-timeline %s -o %s" % (ctx.shown_path(trace), ctx.shown_path(picture))
+        record.outcome = run_program(ctx, console, [TIMELINE, trace, "-o", picture, "--title", self.title],
+                                     shown=shown)
+        console.output(describe_trace(ctx.expand(trace), ctx.expand(picture)))
+        console.end_scene()
+        return True
+
+
+def describe_trace(trace, picture):
+    """One line for the facts: the trace parses, what it holds, the picture exists."""
+    try:
+        with open(trace) as f:
+            events = json.load(f)["traceEvents"]
+    except (OSError, ValueError, KeyError) as error:
+        return "[walk: the trace does not parse: %s]" % error
+    runs = sum(1 for e in events if e.get("cat") == "run")
+    wakers = {}
+    for e in events:
+        if e["ph"] == "s":
+            wakers[e["name"]] = wakers.get(e["name"], 0) + 1
+    wakes = ", ".join("%s %d" % item for item in sorted(wakers.items())) or "none"
+    drawn = "drawn" if os.path.getsize(picture) > 0 else "not drawn" if os.path.exists(picture) else "missing"
+    return "[walk: the trace parses: %d task runs; wakes by %s; picture %s]" % (runs, wakes, drawn)
+
+
 class Custom:
     def __init__(self, name, function):
         self.name = name
@@ -187,4 +235,4 @@ class Custom:
         return True
 
 
-__all__ = ["Input", "Part", "Say", "Run", "Shell", "Gdb", "Custom", "run_program", "run_shell"]
+__all__ = ["Input", "Part", "Say", "Run", "Shell", "Gdb", "Timeline", "Custom", "run_program", "run_shell"]

@@ -4,6 +4,11 @@
 // stderr, COSCOPE_TRACE=FILE appends to FILE) or by set_tracing(). Events:
 // created, swap in, swap out (with the state and wait reason), done. When off
 // each event costs one predictable branch.
+//
+// COSCOPE_TRACE=FILE.json (a name ending in ".json") writes FILE as a Chrome
+// trace-event file instead (Perfetto, chrome://tracing), which also holds
+// every wake with its waker and every hooked call; scripts/coscope-timeline
+// draws it (docs/trace.md).
 #pragma once
 
 namespace co {

@@ -135,7 +135,7 @@ int fd_ctx_close(int fd, int (*do_close)(int)) noexcept {
     ctx->Unlink(w);
     ++removed;
     w->revents |= POLLNVAL;
-    wake(w->sentry->ticket);
+    wake(w->sentry->ticket, Waker::close);
   }
   io_waiters_removed(removed);
   ctx->lock.unlock();

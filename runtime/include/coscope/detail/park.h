@@ -89,8 +89,14 @@ bool unwinding() noexcept;
 /// naming the task, and the process aborts.
 struct ForcedUnwind {};
 
+/// Who makes a parked task runnable, for the trace's wake arrows
+/// (COSCOPE_TRACE=FILE.json). `caller`: the task or the thread calling wake().
+enum class Waker : std::uint8_t { caller, timer, reactor, close, blocking_pool, unwind };
+
 /// Makes the parked task runnable again. True for the one call that wins.
 bool wake(WaitTicket ticket) noexcept;
+/// The same, naming the waker when it is not simply the caller.
+bool wake(WaitTicket ticket, Waker by) noexcept;
 
 /// The calling thread's errno, looked up afresh at every call. glibc declares
 /// __errno_location() const, so a compiler may keep its result across a call
