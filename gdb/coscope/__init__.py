@@ -3,6 +3,7 @@
 One concept per module:
   inferior      reading the program's memory safely (types, strings, enums)
   tasks         TaskView: one Task's fields, read once, as plain Python values
+  task_layout, task_record   where those fields lie; the texts made of them
   registry      every live Task, by walking `coscope_task_registry`
   frames        which frames belong to the runtime, the coroutine entry; naming a location
   selection     the coroutine whose stack `bt`, `frame`, ... show
@@ -11,6 +12,7 @@ One concept per module:
                 the coroutine's entry, without the runtime's frames if asked
   stacks        where a task is now (its first frame outside the runtime), its frames
   settings      `set coscope ...` / `show coscope ...`
+  apply_arguments   the arguments of `coroutine apply`
   grouping      coroutines grouped by identical stacks (`info coroutines -group`)
   printers      pretty-printers for Task, TaskState, WaitReason, Processer, ...
   probe_points  the runtime's probe points: their arguments, the coroutine a thread runs
@@ -27,9 +29,12 @@ One concept per module:
   channels      co::Channel<T>: values and waiting senders / receivers
   info_coroutines, coroutine_command, coroutine_apply, info_io, info_co_timers,
   info_processers   the commands
-"""
 
-import gdb  # noqa: F401 - fails at once outside gdb
+The modules of pure logic import no gdb, so that they are unit-tested
+without it (tests/gdb_unit): task_layout and task_record (a Task's bytes and
+what is said of them), apply_arguments (`coroutine apply`'s arguments),
+grouping. register() needs gdb.
+"""
 
 # Tells a loader that this is the toolkit and not some other `coscope` module.
 COSCOPE_TOOLKIT = True

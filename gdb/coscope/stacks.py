@@ -148,3 +148,14 @@ def own_frames(task_view):
             entered = frames.outermost_runtime_frame(innermost)
             return [entered[1].location + NO_PROGRAM_FRAME] if entered is not None else []
         return [facts.location for _, facts in frames.walk(found[0]) if not facts.is_runtime]
+
+
+def stack_key(task_view):
+    """The frames that decide a task's group in `info coroutines -group`
+    (a tuple of texts): own_frames(), or one text that says why there are none."""
+    try:
+        return tuple(own_frames(task_view)) or ("(every frame is the runtime's)",)
+    except NoStack as e:
+        return ("(no stack: %s)" % e,)
+    except gdb.error as e:
+        return ("<coscope: cannot unwind: %s>" % short_error(e),)
