@@ -9,18 +9,24 @@ shared libraries, whose list is in the lost part. The toolkit must not
 present what it reads there as the program's state: it says which memory
 is missing and what that means instead.
 
-The segments come from gdb's `maint info sections` (the core file's own
-part): a `loadN` section with contents whose file offset plus size is past
-the end of the file is missing, wholly or in part.
+The segments come from the core file's ELF program headers, read here
+(PT_LOAD with contents in the file): a segment whose file offset plus size
+is past the end of the file is missing, wholly or in part. (gdb's `maint
+info sections` says the same, but takes seconds over the 20,000 segments of
+a program with 10,000 coroutine stacks.)
 """
 
 import os
 import re
+import struct
 
 import gdb
 
+# `maint info sections` with a section name nothing has: only the files' headers.
+_HEADERS_ONLY = "maint info sections coscope-no-such-section"
 _CORE_HEADER = re.compile(r"^Core file: `(.*)', file type")
-_SECTION = re.compile(r"^\s*\[\d+\]\s+0x([0-9a-f]+)->0x([0-9a-f]+) at 0x([0-9a-f]+): (load\S*) (.*)$")
+PT_LOAD = 1
+PN_XNUM = 0xFFFF  # e_phnum when the count is in section header 0's sh_info
 
 
 class Truncation:
@@ -43,43 +49,62 @@ class Truncation:
         return any(start < address + size and address < end for start, end in self.missing)
 
 
-def _core_sections():
-    """(path, [(vma, end, offset, flags)]) of the core file, from `maint info sections`."""
-    path = None
-    sections = []
-    for line in gdb.execute("maint info sections", to_string=True).splitlines():
+def _core_path():
+    """The core file gdb reads, or None."""
+    for line in gdb.execute(_HEADERS_ONLY, to_string=True).splitlines():
         header = _CORE_HEADER.match(line)
         if header is not None:
-            path = header.group(1)
-            continue
-        if path is None:
-            continue
-        match = _SECTION.match(line)
-        if match is not None:
-            vma, end, offset = (int(match.group(i), 16) for i in (1, 2, 3))
-            sections.append((vma, end, offset, match.group(5)))
-    return path, sections
+            return header.group(1)
+    return None
+
+
+def load_segments(core):
+    """[(vaddr, file offset, file size)] of the PT_LOAD segments with contents
+    in the file, from an ELF64 little-endian core file open for reading; the
+    headers themselves may be cut short (then the ones that are there)."""
+    header = core.read(64)
+    if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2 or header[5] != 1:
+        return []
+    phoff, shoff = struct.unpack_from("<QQ", header, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", header, 0x36)
+    if phnum == PN_XNUM:
+        core.seek(shoff + 0x2C)
+        sh_info = core.read(4)
+        phnum = struct.unpack("<I", sh_info)[0] if len(sh_info) == 4 else 0
+    core.seek(phoff)
+    table = core.read(phentsize * phnum)
+    segments = []
+    for index in range(len(table) // phentsize):
+        p_type, _, offset, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", table, index * phentsize)
+        if p_type == PT_LOAD and filesz > 0:
+            segments.append((vaddr, offset, filesz))
+    return segments
+
+
+def find_truncation(path):
+    """The Truncation of the core file at `path`, or None when it is whole."""
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as core:
+        segments = load_segments(core)
+    expected = 0
+    missing = []
+    for vaddr, offset, size in segments:
+        expected = max(expected, offset + size)
+        if offset + size > file_size:
+            missing.append((vaddr + max(0, file_size - offset), vaddr + size))
+    if not missing:
+        return None
+    return Truncation(path, file_size, expected, sorted(missing))
 
 
 def _read_truncation():
     connection = gdb.selected_inferior().connection
     if connection is None or connection.type != "core":
         return None
-    path, sections = _core_sections()
+    path = _core_path()
     if path is None or not os.path.exists(path):
         return None
-    file_size = os.path.getsize(path)
-    expected = 0
-    missing = []
-    for vma, end, offset, flags in sections:
-        if "HAS_CONTENTS" not in flags:
-            continue
-        expected = max(expected, offset + (end - vma))
-        if offset + (end - vma) > file_size:
-            missing.append((vma + max(0, file_size - offset), end))
-    if not missing:
-        return None
-    return Truncation(path, file_size, expected, sorted(missing))
+    return find_truncation(path)
 
 
 _cache_key = None
