@@ -20,6 +20,7 @@ One concept per module:
   hook_probes   hooked calls (each hook's enter / exit probes)
   probe_breakpoints   gdb.Breakpoint on a probe, whose stop() never raises
   co_break_command, co_trace_command, info_co_breakpoints   breakpoint scripts
+  co_break_condition   a co-break breakpoint's condition: the toolkit's check, then the user's
   clock         the program's "now" (live clock, or the last timer pass of a core)
   fd_table      the FdCtx table (`coscope_fd_table`) and each fd's waiters
   io_sentries   the poll-style waits of tasks, found from io_block tasks
@@ -52,6 +53,7 @@ REGISTERED_MODULES = (
     "selection",
     "info_coroutines",
     "coroutine_command",
+    "co_break_condition",
     "co_break_command",
     "co_trace_command",
     "info_co_breakpoints",
