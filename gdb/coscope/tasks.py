@@ -96,9 +96,11 @@ class TaskView(TaskRecord):
     """A snapshot of one Task. Raises CoscopeError if its memory is unreadable."""
 
     def __init__(self, value):
-        """value: a Task, or a pointer to one."""
+        """value: a Task, a pointer to one, or its address (an int)."""
         try:
-            if value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
+            if isinstance(value, int):
+                address = value
+            elif value.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
                 address = int(value)
             elif value.address is not None:
                 address = int(value.address)
