@@ -11,6 +11,7 @@ One concept per module:
   frame_filter  a coroutine's backtrace: without the thread's frame #0, ending at
                 the coroutine's entry, without the runtime's frames if asked
   stacks        where a task is now (its first frame outside the runtime), its frames
+  stack_shapes  the frames of tasks parked the same way, unwound once
   settings      `set coscope ...` / `show coscope ...`
   apply_arguments   the arguments of `coroutine apply`
   grouping      coroutines grouped by identical stacks (`info coroutines -group`)
@@ -48,6 +49,7 @@ REGISTERED_MODULES = (
     "printers",
     "settings",
     "frames",
+    "stack_shapes",
     "unwinder",
     "frame_filter",
     "selection",
