@@ -32,7 +32,8 @@ class CoBreakpoint(ProbeBreakpoint):
         text = self.event_text()
         if text is None or not co_break_condition.user_condition_holds(self):
             return False
-        gdb.write("[co-break %d] %s\n" % (self.number, text))
+        if self.ignore_count == 0:  # else gdb skips this stop (`ignore`): nothing to say
+            gdb.write("[co-break %d] %s\n" % (self.number, text))
         return True
 
     def event_text(self):

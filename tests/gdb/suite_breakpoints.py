@@ -208,7 +208,8 @@ CHECKS = [
     ("co-break state sleep if no_such_variable", [r'No symbol "no_such_variable" in current context\.']),
     ("info co-breakpoints", [r"(?m)^6\s+y\s+0\s+stop when a coroutine calls write\(\), if count == 1$", absent(r"enters sleep")]),
     ("info breakpoints", [r"(?m)^\s+stop only if \$_co_break\(\d+\)$"]),
-    ("run", [
+    # (The program's output goes to another file: traced.out is compared.)
+    ("run > @WORK_DIR@/conditions.out", [
         once(r"\[co-break"),
         r'(?m)^\[co-break \d+\] write\(fd=\d+\) in coroutine #3: #3 "writer" running %s processer 0$' % CREATED_AT,
         r"hit Breakpoint \d+, write \(fd=\d+, buf=0x[0-9a-f]+, count=1\)",
@@ -226,6 +227,14 @@ CHECKS = [
     ("condition 6", [r"\A\Z"]),
     ("info breakpoints", [r"(?m)^\s+stop only if \$_co_break\(6\)$"]),
     ("info co-breakpoints", [r"(?m)^6\s+y\s+0\s+stop when a coroutine calls write\(\)$"]),
+    # `ignore` skips matching events only, silently: the writer's first
+    # write() is skipped, its second stops.
+    ("ignore 6 1", []),
+    ("run", [
+        once(r"\[co-break"),
+        r'(?m)^\[co-break 6\] write\(fd=\d+\) in coroutine #3: ',
+        r"hit Breakpoint 6, write \(fd=\d+, buf=0x[0-9a-f]+, count=1\)",
+    ]),
 ]
 
 # The program's output in the traced run (see "run > ..." above), compared by
