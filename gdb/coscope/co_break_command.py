@@ -193,7 +193,10 @@ Usage: co-break hook NAME [task ID] [if EXPR]
 
 NAME is a hooked function with probe points: the calls that can park a
 coroutine (read, write, recv, send, accept, connect, poll, select, epoll_wait,
-sleep, usleep, nanosleep, getaddrinfo, ... and their variants) and close.
+sleep, usleep, nanosleep, getaddrinfo, ... and their variants) and those
+that never park (close, socket, socketpair, pipe, pipe2, dup, dup2, dup3,
+fcntl, ioctl, setsockopt, getsockopt, sigaction, signal, sysv_signal,
+siginterrupt).
 Calls made outside any coroutine (where the hook passes straight through)
 do not stop. With "task ID", only coroutine ID stops there; with "if EXPR",
 only where EXPR is also true, in the hook's frame (its arguments are in
