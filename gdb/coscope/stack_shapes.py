@@ -92,7 +92,10 @@ def record(task_view, innermost, location, own_frames):
     shapes = _shapes.setdefault(task_view.saved["pc"], [])
     if len(shapes) >= MAX_SHAPES_PER_PC:
         return
-    checks = checks_of(innermost, task_view.saved["sp"])
+    try:
+        checks = checks_of(innermost, task_view.saved["sp"])
+    except gdb.error:
+        return  # a stack gdb unwound only part of: no shape to share
     if checks is not None and all(0 <= offset for offset, _ in checks):
         shapes.append(Shape(checks, location, own_frames))
 
