@@ -63,7 +63,8 @@ def register():
 def checks_of(innermost, saved_sp):
     """The (offset, return address) of each real caller above `innermost` (the
     coroutine's innermost frame, whose sp is saved_sp), as gdb unwound them;
-    None for a stack with frames of another kind (a signal frame, ...).
+    None for a stack with frames of another kind (a signal frame, ...) or one
+    gdb could not unwind to the coroutine's entry.
 
     After a real frame (NORMAL_FRAME) come the tail calls gdb works out from
     the debug info (TAILCALL_FRAME, no stack of their own), then the caller:
@@ -82,9 +83,9 @@ def checks_of(innermost, saved_sp):
         if kind == gdb.NORMAL_FRAME:
             after_real_frame = True
         if frame.name() == "co::detail::task_main":  # frames.COROUTINE_ENTRY: the stack ends here
-            break
+            return checks
         frame = frame.older()
-    return checks
+    return None  # gdb stopped short of the entry: nothing known past that
 
 
 def record(task_view, innermost, location, own_frames):
