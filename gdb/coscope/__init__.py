@@ -22,6 +22,7 @@ One concept per module:
   probe_breakpoints   gdb.Breakpoint on a probe, whose stop() never raises
   co_break_command, co_trace_command, info_co_breakpoints   breakpoint scripts
   co_break_condition   a co-break breakpoint's condition: the toolkit's check, then the user's
+  core_memory, core_segments   what a truncated core file lost (its ELF headers)
   clock         the program's "now" (live clock, or the last timer pass of a core)
   fd_table      the FdCtx table (`coscope_fd_table`) and each fd's waiters
   io_sentries   the poll-style waits of tasks, found from io_block tasks
@@ -35,7 +36,7 @@ One concept per module:
 The modules of pure logic import no gdb, so that they are unit-tested
 without it (tests/gdb_unit): task_layout and task_record (a Task's bytes and
 what is said of them), apply_arguments (`coroutine apply`'s arguments),
-grouping. register() needs gdb.
+grouping, core_segments (a core file's segments). register() needs gdb.
 """
 
 # Tells a loader that this is the toolkit and not some other `coscope` module.
