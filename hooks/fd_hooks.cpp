@@ -182,20 +182,64 @@ int fcntl_body(int fd, int cmd, void* arg) {
   }
 }
 
+int dup2_body(int oldfd, int newfd) {
+  ensure_init();
+  if (oldfd == newfd) return dup2_f(oldfd, newfd);
+  // newfd, if open, is closed by the kernel: its waiters must hear of it.
+  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
+  int fd = dup2_f(oldfd, newfd);
+  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  return fd;
+}
+
+int dup3_body(int oldfd, int newfd, int flags) {
+  ensure_init();
+  // EINVAL from the kernel, which then leaves newfd open: so must we.
+  if (oldfd == newfd || (flags & ~O_CLOEXEC) != 0) return dup3_f(oldfd, newfd, flags);
+  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
+  int fd = dup3_f(oldfd, newfd, flags);
+  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  return fd;
+}
+
+// ioctl: FIONBIO records the program's choice and keeps the runtime's
+// O_NONBLOCK; every other request goes to the original.
+int ioctl_body(int fd, unsigned long request, void* arg) {
+  ensure_init();
+  if (request == FIONBIO && arg != nullptr && readable_int(arg)) {
+    FdCtx* ctx = co::detail::fd_ctx_find(fd);
+    if (ctx != nullptr && ctx->sys_nonblocking) {
+      int on = 1;  // the runtime keeps the fd non-blocking underneath
+      int r = ioctl_f(fd, FIONBIO, &on);
+      if (r == 0) co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
+      return r;
+    }
+    int r = ioctl_f(fd, FIONBIO, arg);
+    if (r == 0 && ctx != nullptr) {
+      co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
+    }
+    return r;
+  }
+  return ioctl_f(fd, request, arg);
+}
+
 }  // namespace
 
 extern "C" {
 
 int socket(int domain, int type, int protocol) {
+  COSCOPE_HOOK_ENTER(socket, domain);
   ensure_init();
   int fd = socket_f(domain, type, protocol);
   if (fd >= 0) {
     co::detail::fd_ctx_on_open(fd, true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
   }
+  COSCOPE_HOOK_EXIT(socket, domain, fd);
   return fd;
 }
 
 int socketpair(int domain, int type, int protocol, int sv[2]) {
+  COSCOPE_HOOK_ENTER(socketpair, domain);
   ensure_init();
   int r = socketpair_f(domain, type, protocol, sv);
   if (r == 0) {
@@ -203,10 +247,12 @@ int socketpair(int domain, int type, int protocol, int sv[2]) {
       co::detail::fd_ctx_on_open(sv[i], true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
     }
   }
+  COSCOPE_HOOK_EXIT(socketpair, domain, r);
   return r;
 }
 
 int pipe2(int fds[2], int flags) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(pipe2);
   ensure_init();
   int r = pipe2_f(fds, flags);
   if (r == 0) {
@@ -214,15 +260,18 @@ int pipe2(int fds[2], int flags) {
       co::detail::fd_ctx_on_open(fds[i], false, true, (flags & O_NONBLOCK) != 0);
     }
   }
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe2, r);
   return r;
 }
 
 int pipe(int fds[2]) {
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(pipe);
   ensure_init();
   int r = pipe_f(fds);
   if (r == 0) {
     for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], false, true, false);
   }
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe, r);
   return r;
 }
 
@@ -258,75 +307,66 @@ int close(int fd) {
 }
 
 int dup(int oldfd) {
+  COSCOPE_HOOK_ENTER(dup, oldfd);
   ensure_init();
   int fd = dup_f(oldfd);
   if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  COSCOPE_HOOK_EXIT(dup, oldfd, fd);
   return fd;
 }
 
 int dup2(int oldfd, int newfd) {
-  ensure_init();
-  if (oldfd == newfd) return dup2_f(oldfd, newfd);
-  // newfd, if open, is closed by the kernel: its waiters must hear of it.
-  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
-  int fd = dup2_f(oldfd, newfd);
-  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  COSCOPE_HOOK_ENTER(dup2, oldfd);
+  const int fd = dup2_body(oldfd, newfd);
+  COSCOPE_HOOK_EXIT(dup2, oldfd, fd);
   return fd;
 }
 
 int dup3(int oldfd, int newfd, int flags) {
-  ensure_init();
-  // EINVAL from the kernel, which then leaves newfd open: so must we.
-  if (oldfd == newfd || (flags & ~O_CLOEXEC) != 0) return dup3_f(oldfd, newfd, flags);
-  if (fcntl_f(oldfd, F_GETFD) >= 0) co::detail::fd_ctx_close(newfd, [](int) { return 0; });
-  int fd = dup3_f(oldfd, newfd, flags);
-  if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
+  COSCOPE_HOOK_ENTER(dup3, oldfd);
+  const int fd = dup3_body(oldfd, newfd, flags);
+  COSCOPE_HOOK_EXIT(dup3, oldfd, fd);
   return fd;
 }
 
 int fcntl(int fd, int cmd, ...) {
+  COSCOPE_HOOK_ENTER(fcntl, fd);
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return fcntl_body(fd, cmd, arg);
+  const int r = fcntl_body(fd, cmd, arg);
+  COSCOPE_HOOK_EXIT(fcntl, fd, r);
+  return r;
 }
 
 // What fcntl becomes in a program built with -D_FILE_OFFSET_BITS=64 (glibc
 // 2.28 and later). On a 64-bit target the two are one function in glibc: the
 // same body, the same original.
 int fcntl64(int fd, int cmd, ...) {
+  COSCOPE_HOOK_ENTER(fcntl64, fd);
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return fcntl_body(fd, cmd, arg);
+  const int r = fcntl_body(fd, cmd, arg);
+  COSCOPE_HOOK_EXIT(fcntl64, fd, r);
+  return r;
 }
 
 int ioctl(int fd, unsigned long request, ...) {
-  ensure_init();
+  COSCOPE_HOOK_ENTER(ioctl, fd);
   va_list ap;
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (request == FIONBIO && arg != nullptr && readable_int(arg)) {
-    FdCtx* ctx = co::detail::fd_ctx_find(fd);
-    if (ctx != nullptr && ctx->sys_nonblocking) {
-      int on = 1;  // the runtime keeps the fd non-blocking underneath
-      int r = ioctl_f(fd, FIONBIO, &on);
-      if (r == 0) co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
-      return r;
-    }
-    int r = ioctl_f(fd, FIONBIO, arg);
-    if (r == 0 && ctx != nullptr) {
-      co::detail::fd_ctx_set_user_nonblocking(ctx, *static_cast<int*>(arg) != 0);
-    }
-    return r;
-  }
-  return ioctl_f(fd, request, arg);
+  const int r = ioctl_body(fd, request, arg);
+  COSCOPE_HOOK_EXIT(ioctl, fd, r);
+  return r;
 }
 
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  COSCOPE_HOOK_ENTER(setsockopt, fd);
   ensure_init();
   int r = setsockopt_f(fd, level, name, value, len);
   if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
@@ -339,12 +379,16 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
       }
     }
   }
+  COSCOPE_HOOK_EXIT(setsockopt, fd, r);
   return r;
 }
 
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  COSCOPE_HOOK_ENTER(getsockopt, fd);
   ensure_init();
-  return getsockopt_f(fd, level, name, value, len);
+  const int r = getsockopt_f(fd, level, name, value, len);
+  COSCOPE_HOOK_EXIT(getsockopt, fd, r);
+  return r;
 }
 
 }  // extern "C"

@@ -1,6 +1,8 @@
-// Probe points at the entry and the exit of the hooks that can park a task
-// (USDT probes, provider "coscope"; the mechanism is described in
-// runtime/src/probes.h):
+// Probe points at the entry and the exit of the hooks: those that can park a
+// task, and those that never do but change what the runtime knows of an fd
+// or a signal (socket, pipe, dup, fcntl, setsockopt, sigaction, ...). USDT
+// probes, provider "coscope"; the mechanism is described in
+// runtime/src/probes.h:
 //
 //   coscope:NAME_enter(subject)            as the hook starts
 //   coscope:NAME_exit(subject, result)     just before it returns
@@ -9,8 +11,13 @@
 // is the argument that says what the call is about: the fd for the fd calls,
 // nfds for poll / ppoll / select / pselect, the epoll fd for epoll_wait /
 // epoll_pwait / epoll_pwait2, the duration for sleep (seconds) and usleep
-// (microseconds), the clock for clock_nanosleep. nanosleep and the resolver
-// calls have none: their probes are NAME_enter() and NAME_exit(result).
+// (microseconds), the clock for clock_nanosleep, the domain for socket and
+// socketpair, the old fd for the dup calls, the signal for sigaction, signal,
+// sysv_signal and siginterrupt (signal and sysv_signal's result is the old
+// handler, SIG_ERR on failure). nanosleep, pipe, pipe2 and the resolver calls
+// have none: their probes are NAME_enter() and NAME_exit(result).
+// bsd_signal and __sysv_signal fire signal's and sysv_signal's probes; the
+// hooks' own calls of sigaction do not fire its probes.
 // errno is not an argument (reading it costs a call); a debugger reads the
 // thread's errno at the exit probe, where the hook has just set it.
 //

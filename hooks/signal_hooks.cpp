@@ -38,6 +38,7 @@
 
 #include "coscope/detail/park.h"
 #include "hook_families.h"
+#include "hook_probes.h"
 #include "hook_support.h"
 #include "io/signal_interrupt.h"
 
@@ -197,33 +198,7 @@ std::uint64_t signal_bit(int signo) noexcept {
   return std::uint64_t{1} << (signo - 1);
 }
 
-// signal() and its relatives: sigaction with fixed flags, as glibc does.
-__sighandler_t install_simple(int signo, __sighandler_t handler, int flags, bool mask_self) {
-  if (handler == SIG_ERR || signo < 1 || signo >= NSIG) {
-    errno = EINVAL;
-    return SIG_ERR;
-  }
-  struct sigaction act {};
-  struct sigaction old {};
-  act.sa_handler = handler;
-  sigemptyset(&act.sa_mask);
-  if (mask_self) sigaddset(&act.sa_mask, signo);
-  act.sa_flags = flags;
-  if (sigaction(signo, &act, &old) < 0) return SIG_ERR;
-  return old.sa_handler;
-}
-
-int bsd_flags(int signo) noexcept {
-  return (g_signal_interrupts.load(std::memory_order_relaxed) & signal_bit(signo)) ? 0 : SA_RESTART;
-}
-
-}  // namespace
-
-static_assert(NSIG - 1 <= 64, "g_signal_interrupts has one bit per signal");
-
-extern "C" {
-
-int sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
+int sigaction_body(int signo, const struct sigaction* act, struct sigaction* old) {
   // Before coscope's start-up (a constructor of priority 101) the handler
   // is installed unwrapped: it runs, but interrupts no task.
   if (sigaction_f == nullptr) return early_sigaction(signo, act, old);
@@ -259,8 +234,60 @@ int sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
   return r;
 }
 
+// signal() and its relatives: sigaction with fixed flags, as glibc does.
+__sighandler_t install_simple(int signo, __sighandler_t handler, int flags, bool mask_self) {
+  if (handler == SIG_ERR || signo < 1 || signo >= NSIG) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  struct sigaction act {};
+  struct sigaction old {};
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  if (mask_self) sigaddset(&act.sa_mask, signo);
+  act.sa_flags = flags;
+  if (sigaction_body(signo, &act, &old) < 0) return SIG_ERR;
+  return old.sa_handler;
+}
+
+int bsd_flags(int signo) noexcept {
+  return (g_signal_interrupts.load(std::memory_order_relaxed) & signal_bit(signo)) ? 0 : SA_RESTART;
+}
+
+// siginterrupt(sig, 1): signal() installs sig's handlers without SA_RESTART
+// from now on, and the current handler loses it; 0 gives it back.
+int siginterrupt_body(int signo, int interrupt) {
+  struct sigaction act {};
+  if (sigaction_body(signo, nullptr, &act) < 0) return -1;
+  if (interrupt) {
+    g_signal_interrupts.fetch_or(signal_bit(signo), std::memory_order_relaxed);
+    act.sa_flags &= ~SA_RESTART;
+  } else {
+    g_signal_interrupts.fetch_and(~signal_bit(signo), std::memory_order_relaxed);
+    act.sa_flags |= SA_RESTART;
+  }
+  return sigaction_body(signo, &act, nullptr) < 0 ? -1 : 0;
+}
+
+}  // namespace
+
+static_assert(NSIG - 1 <= 64, "g_signal_interrupts has one bit per signal");
+
+extern "C" {
+
+int sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
+  COSCOPE_HOOK_ENTER(sigaction, signo);
+  const int r = sigaction_body(signo, act, old);
+  COSCOPE_HOOK_EXIT(sigaction, signo, r);
+  return r;
+}
+
 __sighandler_t signal(int signo, __sighandler_t handler) {
-  return install_simple(signo, handler, signo >= 1 && signo < NSIG ? bsd_flags(signo) : 0, true);
+  COSCOPE_HOOK_ENTER(signal, signo);
+  __sighandler_t old =
+      install_simple(signo, handler, signo >= 1 && signo < NSIG ? bsd_flags(signo) : 0, true);
+  COSCOPE_HOOK_EXIT(signal, signo, reinterpret_cast<std::intptr_t>(old));
+  return old;
 }
 
 __sighandler_t bsd_signal(int signo, __sighandler_t handler) {
@@ -269,7 +296,10 @@ __sighandler_t bsd_signal(int signo, __sighandler_t handler) {
 
 // System V semantics: one-shot, not blocked while it runs, never restarting.
 __sighandler_t sysv_signal(int signo, __sighandler_t handler) {
-  return install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false);
+  COSCOPE_HOOK_ENTER(sysv_signal, signo);
+  __sighandler_t old = install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false);
+  COSCOPE_HOOK_EXIT(sysv_signal, signo, reinterpret_cast<std::intptr_t>(old));
+  return old;
 }
 
 // What <signal.h> calls `signal` in strict ISO C mode.
@@ -278,16 +308,10 @@ __sighandler_t __sysv_signal(int signo, __sighandler_t handler) {
 }
 
 int siginterrupt(int signo, int interrupt) {
-  struct sigaction act {};
-  if (sigaction(signo, nullptr, &act) < 0) return -1;
-  if (interrupt) {
-    g_signal_interrupts.fetch_or(signal_bit(signo), std::memory_order_relaxed);
-    act.sa_flags &= ~SA_RESTART;
-  } else {
-    g_signal_interrupts.fetch_and(~signal_bit(signo), std::memory_order_relaxed);
-    act.sa_flags |= SA_RESTART;
-  }
-  return sigaction(signo, &act, nullptr) < 0 ? -1 : 0;
+  COSCOPE_HOOK_ENTER(siginterrupt, signo);
+  const int r = siginterrupt_body(signo, interrupt);
+  COSCOPE_HOOK_EXIT(siginterrupt, signo, r);
+  return r;
 }
 
 }  // extern "C"

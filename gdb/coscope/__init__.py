@@ -3,6 +3,7 @@
 One concept per module:
   inferior      reading the program's memory safely (types, strings, enums)
   tasks         TaskView: one Task's fields, read once, as plain Python values
+  task_layout, task_record   where those fields lie; the texts made of them
   registry      every live Task, by walking `coscope_task_registry`
   frames        which frames belong to the runtime, the coroutine entry; naming a location
   selection     the coroutine whose stack `bt`, `frame`, ... show
@@ -10,7 +11,9 @@ One concept per module:
   frame_filter  a coroutine's backtrace: without the thread's frame #0, ending at
                 the coroutine's entry, without the runtime's frames if asked
   stacks        where a task is now (its first frame outside the runtime), its frames
+  stack_shapes  the frames of tasks parked the same way, unwound once
   settings      `set coscope ...` / `show coscope ...`
+  apply_arguments   the arguments of `coroutine apply`
   grouping      coroutines grouped by identical stacks (`info coroutines -group`)
   printers      pretty-printers for Task, TaskState, WaitReason, Processer, ...
   probe_points  the runtime's probe points: their arguments, the coroutine a thread runs
@@ -18,6 +21,8 @@ One concept per module:
   hook_probes   hooked calls (each hook's enter / exit probes)
   probe_breakpoints   gdb.Breakpoint on a probe, whose stop() never raises
   co_break_command, co_trace_command, info_co_breakpoints   breakpoint scripts
+  co_break_condition   a co-break breakpoint's condition: the toolkit's check, then the user's
+  core_memory, core_segments   what a truncated core file lost (its ELF headers)
   clock         the program's "now" (live clock, or the last timer pass of a core)
   fd_table      the FdCtx table (`coscope_fd_table`) and each fd's waiters
   io_sentries   the poll-style waits of tasks, found from io_block tasks
@@ -27,9 +32,12 @@ One concept per module:
   channels      co::Channel<T>: values and waiting senders / receivers
   info_coroutines, coroutine_command, coroutine_apply, info_io, info_co_timers,
   info_processers   the commands
-"""
 
-import gdb  # noqa: F401 - fails at once outside gdb
+The modules of pure logic import no gdb, so that they are unit-tested
+without it (tests/gdb_unit): task_layout and task_record (a Task's bytes and
+what is said of them), apply_arguments (`coroutine apply`'s arguments),
+grouping, core_segments (a core file's segments). register() needs gdb.
+"""
 
 # Tells a loader that this is the toolkit and not some other `coscope` module.
 COSCOPE_TOOLKIT = True
@@ -42,11 +50,13 @@ REGISTERED_MODULES = (
     "printers",
     "settings",
     "frames",
+    "stack_shapes",
     "unwinder",
     "frame_filter",
     "selection",
     "info_coroutines",
     "coroutine_command",
+    "co_break_condition",
     "co_break_command",
     "co_trace_command",
     "info_co_breakpoints",

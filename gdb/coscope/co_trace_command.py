@@ -12,13 +12,13 @@ import gdb
 
 from . import hook_probes, transitions
 from .hook_probes import HookCall
-from .probe_breakpoints import ProbeBreakpoint, live
+from .probe_breakpoints import ProbeTrace, live
 from .transitions import Transition
 
 PREFIX = "[co-trace] "
 
 
-class StateTrace(ProbeBreakpoint):
+class StateTrace(ProbeTrace):
     """Logs every task state transition."""
 
     stop_on_error = False
@@ -34,7 +34,7 @@ class StateTrace(ProbeBreakpoint):
         return "trace task state transitions"
 
 
-class HookTrace(ProbeBreakpoint):
+class HookTrace(ProbeTrace):
     """Logs the entry or the exit of one hook, when a coroutine calls it."""
 
     stop_on_error = False

@@ -1,59 +1,20 @@
 """`coroutine apply all|ID... [-q] [-s] CMD`: a command on each coroutine's stack,
 as `thread apply` runs one on each thread."""
 
-import re
-
 import gdb
 
-from . import frames, registry, selection, stacks, switches
+from . import apply_arguments, frames, registry, selection, stacks, switches
 from .inferior import CoscopeError, short_error
 from .info_coroutines import collect
 from .tasks import TaskView
 
-# An ID or a range of IDs, as "thread apply" takes them: 5, 1-3.
-_ID_OR_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
-_FLAGS = ("-q", "-s")
-
 
 def parse(argument):
     """(ids or None for all, flags, command) from the command's argument."""
-    rest = argument.strip()
-    if not rest:
-        raise gdb.GdbError("Please specify a coroutine ID list")
-    first, _, tail = rest.partition(" ")
-    ids = None
-    if first == "all":
-        rest = tail.strip()
-    else:
-        ids = []
-        while rest:
-            word, _, tail = rest.partition(" ")
-            match = _ID_OR_RANGE.match(word)
-            if match is None:
-                break
-            low = int(match.group(1))
-            high = int(match.group(2) or low)
-            if high < low:
-                raise gdb.GdbError("Inverted range: %s" % word)
-            ids.extend(range(low, high + 1))
-            rest = tail.strip()
-        if not ids:
-            raise gdb.GdbError("Invalid coroutine ID: %s" % rest)
-    flags = set()
-    while rest:
-        word, _, tail = rest.partition(" ")
-        if word == "--":
-            rest = tail.strip()
-            break
-        if word not in _FLAGS:
-            break
-        flags.add(word)
-        rest = tail.strip()
-    if not rest:
-        if ids is None:
-            raise gdb.GdbError("Please specify a command at the end of 'coroutine apply all'")
-        raise gdb.GdbError("Please specify a command following the coroutine ID list")
-    return ids, flags, rest
+    try:
+        return apply_arguments.parse(argument)
+    except apply_arguments.ArgumentError as e:
+        raise gdb.GdbError(str(e))
 
 
 def header(task):

@@ -116,10 +116,14 @@ def _position_at_pc(frame, pc):
     return position
 
 
-def facts(frame):
-    """The FrameFacts of a frame (cached per code location)."""
-    pc = frame.pc()
-    key = (pc, _position_at_pc(frame, pc), frame.level() == 0)
+def facts(frame, pc=None, position=None):
+    """The FrameFacts of a frame (cached per code location). pc and position
+    (see _position_at_pc), when the caller knows them already."""
+    if pc is None:
+        pc = frame.pc()
+    if position is None:
+        position = _position_at_pc(frame, pc)
+    key = (pc, position, position == 0 and frame.level() == 0)
     found = _facts_by_location.get(key)
     if found is None:
         found = _facts_by_location[key] = FrameFacts(frame)
@@ -130,11 +134,18 @@ def walk(frame, max_depth=256):
     """Yields (frame, FrameFacts) from `frame` outward, the coroutine entry last
     when the stack is a coroutine's; at most max_depth frames."""
     depth = 0
+    previous_pc = position = None
     while frame is not None and depth < max_depth:
-        found = facts(frame)
+        pc = frame.pc()
+        if previous_pc is None:
+            position = _position_at_pc(frame, pc)
+        else:  # past the first frame, the position follows from the frames walked
+            position = position + 1 if pc == previous_pc else 0
+        found = facts(frame, pc, position)
         yield frame, found
         if found.is_entry:
             return
+        previous_pc = pc
         frame = frame.older()
         depth += 1
 

@@ -6,12 +6,8 @@ outside the runtime, as `info coroutines` shows it) down to its entry: the
 runtime's own frames (the switch-out, park, hooks) are left out, so that
 tasks parked the same way by the same code fall together whatever the
 runtime did on the way. What each waits for is told by the group's states.
+Nothing here imports gdb: the frames come from stacks.stack_key.
 """
-
-import gdb
-
-from . import stacks
-from .inferior import short_error
 
 
 class Group:
@@ -34,18 +30,10 @@ class Group:
         return ", ".join("%s %d" % item for item in ordered)
 
 
-def stack_key(task):
-    """The frames that decide a task's group (a tuple of texts)."""
-    try:
-        return tuple(stacks.own_frames(task)) or ("(every frame is the runtime's)",)
-    except stacks.NoStack as e:
-        return ("(no stack: %s)" % e,)
-    except gdb.error as e:
-        return ("<coscope: cannot unwind: %s>" % short_error(e),)
-
-
-def group_by_stack(tasks):
-    """Groups, the largest first (ties: the one with the smallest id first)."""
+def group_by_stack(tasks, stack_key):
+    """Groups, the largest first (ties: the one with the smallest id first).
+    stack_key(task): the frames that decide its group, a tuple of texts
+    (stacks.stack_key)."""
     groups = {}
     for task in tasks:
         key = stack_key(task)

@@ -1,7 +1,9 @@
 """Hooked calls, as the hooks' probes report them.
 
-Each hook that can park a task (and close, which wakes the tasks waiting on
-an fd) has two probes (hooks/hook_probes.h): coscope:NAME_enter(subject) as
+Each hook that can park a task, and each that never parks but changes what
+the runtime knows of an fd or a signal (close, which wakes the tasks waiting
+on an fd; socket, pipe, dup, fcntl, setsockopt, sigaction, ...), has two
+probes (hooks/hook_probes.h): coscope:NAME_enter(subject) as
 it starts and coscope:NAME_exit(subject, result) just before it returns.
 The exit probe fires on the thread the task returns on, which may not be the
 one it called from (a task that parked inside the hook can resume on another
@@ -18,6 +20,10 @@ from .tasks import TaskView
 ERRNO = "errno"      # -1, with errno set
 VALUE = "value"      # a number with a meaning of its own (seconds left, an EAI_ or errno code)
 POINTER = "pointer"  # a pointer, NULL on failure (h_errno says why)
+HANDLER = "handler"  # a signal handler, SIG_ERR on failure (errno says why)
+
+# The special handlers' values (<signal.h>).
+HANDLER_NAMES = {0: "SIG_DFL", 1: "SIG_IGN", -1: "SIG_ERR"}
 
 # Every hook with probes: its subject (the argument that says what the call
 # is about; None: the probes carry none) and its result kind.
@@ -55,6 +61,23 @@ HOOKS = {
     "gethostbyaddr": (None, POINTER),
     "gethostbyaddr_r": (None, VALUE),
     "getaddrinfo": (None, VALUE),
+    # Hooks that never park.
+    "socket": ("domain", ERRNO),
+    "socketpair": ("domain", ERRNO),
+    "pipe": (None, ERRNO),
+    "pipe2": (None, ERRNO),
+    "dup": ("oldfd", ERRNO),
+    "dup2": ("oldfd", ERRNO),
+    "dup3": ("oldfd", ERRNO),
+    "fcntl": ("fd", ERRNO),
+    "fcntl64": ("fd", ERRNO),
+    "ioctl": ("fd", ERRNO),
+    "setsockopt": ("fd", ERRNO),
+    "getsockopt": ("fd", ERRNO),
+    "sigaction": ("signo", ERRNO),
+    "signal": ("signo", HANDLER),
+    "sysv_signal": ("signo", HANDLER),
+    "siginterrupt": ("signo", ERRNO),
 }
 
 
@@ -101,7 +124,7 @@ class HookCall:
             result = probe_points.argument(index)
             if kind != POINTER:
                 result = _signed(result)
-            if kind == ERRNO and result == -1:
+            if kind in (ERRNO, HANDLER) and result == -1:
                 error = probe_points.thread_errno()
         pointer = probe_points.current_task()
         task = TaskView(pointer) if pointer is not None else None
@@ -115,11 +138,13 @@ class HookCall:
         return "%s(%s=%d)" % (self.name, subject_name, self.subject)
 
     def result_text(self):
-        """ "5", "-1 EAGAIN", "0x55555555a2a0" """
+        """ "5", "-1 EAGAIN", "0x55555555a2a0", "SIG_DFL", "SIG_ERR EINVAL" """
         kind = HOOKS[self.name][1]
         if kind == POINTER:
             return "0x%x" % self.result if self.result else "NULL"
-        text = str(self.result)
+        if kind == HANDLER and self.result not in HANDLER_NAMES:
+            return "0x%x" % (self.result & (1 << 64) - 1)
+        text = HANDLER_NAMES[self.result] if kind == HANDLER else str(self.result)
         if self.error is not None:
             text += " " + errno.errorcode.get(self.error, "errno %d" % self.error)
         return text

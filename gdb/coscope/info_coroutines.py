@@ -138,7 +138,7 @@ The list stops after "set coscope print-limit" entries (200 unless changed)."""
         return lines
 
     def _grouped(self, tasks, limit):
-        groups = grouping.group_by_stack(tasks)
+        groups = grouping.group_by_stack(tasks, stacks.stack_key)
         shown = groups if limit is None else groups[:limit]
         lines = []
         for group in shown:

@@ -1,10 +1,13 @@
-"""gdb.Breakpoint on a runtime probe, with a stop() that never lets an error out.
+"""gdb.Breakpoint on a runtime probe, whose verdict never lets an error out.
 
 co-break and co-trace both build on ProbeBreakpoint: a subclass says what
-the probe hit means (on_hit) and whether the program stops there. stop()
-only reads memory and registers; returning False lets the program go on
-exactly as it would have without the breakpoint (gdb steps over the probe's
-nop). A failure to read becomes one `<coscope: ...>` line.
+the probe hit means (on_hit) and whether the program stops there; verdict()
+asks it. A trace (ProbeTrace) gives its verdict from a stop() method; a
+co-break breakpoint from its gdb condition (co_break_condition.py), so that
+the user can add a condition of their own. Either only reads memory and
+registers; "go on" lets the program go on exactly as it would have without
+the breakpoint (gdb steps over the probe's nop). A failure to read becomes
+one `<coscope: ...>` line.
 
 The toolkit's breakpoints are kept here so that `info co-breakpoints` and
 `co-trace ... off` find them; ones the user deleted (`delete N`) drop out.
@@ -33,7 +36,8 @@ class ProbeBreakpoint(gdb.Breakpoint):
         self.probe_name = probe_name
         _live.append(self)
 
-    def stop(self):
+    def verdict(self):
+        """True to stop: on_hit(), with any error told in one line."""
         try:
             return bool(self.on_hit())
         except (CoscopeError, gdb.error, gdb.MemoryError) as e:
@@ -48,6 +52,14 @@ class ProbeBreakpoint(gdb.Breakpoint):
 
     def describe(self):
         raise NotImplementedError
+
+
+class ProbeTrace(ProbeBreakpoint):
+    """A probe breakpoint whose verdict is its stop() method (gdb then refuses a
+    user's `condition` on it: the co-trace breakpoints are internal anyway)."""
+
+    def stop(self):
+        return self.verdict()
 
 
 def live(kind=None):

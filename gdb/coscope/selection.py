@@ -16,10 +16,11 @@ import gdb
 class Selection:
     """What the unwinder needs, fixed when chosen."""
 
-    def __init__(self, task_id, name, saved_address, thread_num, claim_level):
+    def __init__(self, task_id, name, saved_address, saved, thread_num, claim_level):
         self.task_id = task_id
         self.name = name
         self.saved_address = saved_address  # address of Task::saved
+        self.saved = saved  # Task::saved as read, {register name: value}: the program is stopped
         self.thread_num = thread_num  # gdb's global thread number
         # The level of the thread's innermost real (not inlined) frame: the
         # frame whose caller the unwinder replaces by the coroutine's stack.
@@ -65,7 +66,7 @@ def select(task_view, thread):
         claim_level = _current.claim_level
     else:
         claim_level = _innermost_real_frame_level()
-    _set(Selection(task_view.id, task_view.name, task_view.saved_address, thread.global_num, claim_level))
+    _set(Selection(task_view.id, task_view.name, task_view.saved_address, task_view.saved, thread.global_num, claim_level))
 
 
 def _innermost_real_frame_level():

@@ -11,7 +11,7 @@ import contextlib
 
 import gdb
 
-from . import frames, selection, switches
+from . import frames, selection, stack_shapes, switches
 from .inferior import short_error
 
 # gdb caches the stack memory it reads to unwind, in lines of `dcache
@@ -112,6 +112,8 @@ def where(task_view):
 
 def _where(task_view):
     switch = switches.switch_of(task_view)
+    if switch is None and task_view.suspended:
+        return _suspended_texts(task_view)[0]
     innermost = show_stack(task_view, switch)
     location = _location(innermost)
     if switch is not None:
@@ -120,6 +122,19 @@ def _where(task_view):
     if task_view.running:
         return "running on thread %d: %s" % (gdb.selected_thread().num, location)
     return location
+
+
+def _suspended_texts(task_view):
+    """(where it is, its own frames) of a suspended task not caught in a
+    switch: from the recorded shape its stack fits, or unwound by gdb (and
+    its shape recorded). Raises NoStack or gdb.error."""
+    shape = stack_shapes.find(task_view)
+    if shape is not None:
+        return shape.location, shape.own_frames
+    innermost = _show_saved(task_view)
+    location, own = _location(innermost), _own_frames_from(innermost)
+    stack_shapes.record(task_view, innermost, location, own)
+    return location, own
 
 
 # Said of a stack without a frame of the program's: a tail call left none.
@@ -142,9 +157,25 @@ def own_frames(task_view):
     file:line" texts: from where it is (see `where`) to the coroutine entry,
     which is left out. Raises NoStack or gdb.error."""
     with selection.preserved_view():
-        innermost = show_stack(task_view)
-        found = frames.first_outside_runtime(innermost)
-        if found is None:
-            entered = frames.outermost_runtime_frame(innermost)
-            return [entered[1].location + NO_PROGRAM_FRAME] if entered is not None else []
-        return [facts.location for _, facts in frames.walk(found[0]) if not facts.is_runtime]
+        if task_view.suspended and switches.switch_of(task_view) is None:
+            return list(_suspended_texts(task_view)[1])
+        return _own_frames_from(show_stack(task_view))
+
+
+def _own_frames_from(innermost):
+    found = frames.first_outside_runtime(innermost)
+    if found is None:
+        entered = frames.outermost_runtime_frame(innermost)
+        return [entered[1].location + NO_PROGRAM_FRAME] if entered is not None else []
+    return [facts.location for _, facts in frames.walk(found[0]) if not facts.is_runtime]
+
+
+def stack_key(task_view):
+    """The frames that decide a task's group in `info coroutines -group`
+    (a tuple of texts): own_frames(), or one text that says why there are none."""
+    try:
+        return tuple(own_frames(task_view)) or ("(every frame is the runtime's)",)
+    except NoStack as e:
+        return ("(no stack: %s)" % e,)
+    except gdb.error as e:
+        return ("<coscope: cannot unwind: %s>" % short_error(e),)

@@ -86,15 +86,30 @@ _cache_key = None
 _cache = []
 
 
+def _forget_positions(event=None):
+    global _cache_key
+    _cache_key = None
+
+
 def positions():
-    """Every thread's position; read once per stop of the program."""
+    """Every thread's position; read once per stop of the program.
+
+    The threads change only while the program runs (which changes the
+    selection's generation), when a thread appears, and when another process
+    or core file is taken up (objfiles are loaded again): listing them to
+    find out costs more than a task's whole row on a core file."""
     global _cache_key, _cache
     inferior = gdb.selected_inferior()
-    key = (selection.generation(), inferior.num, inferior.pid, tuple(t.ptid for t in inferior.threads()))
+    key = (selection.generation(), inferior.num, inferior.pid)
     if key != _cache_key:
         _cache = _read_positions()
         _cache_key = key
     return _cache
+
+
+gdb.events.new_thread.connect(_forget_positions)
+gdb.events.new_objfile.connect(_forget_positions)
+gdb.events.clear_objfiles.connect(_forget_positions)
 
 
 class Switch:

@@ -11,7 +11,8 @@
 A suite's NO_PROCESS_CHECKS run, in live mode, in a gdb that sourced the
 toolkit and never started the program; its TRUNCATED_CORE_CHECKS, in core
 mode, on a core file the kernel wrote (the program run with
-TRUNCATED_CORE_ENV, so that it aborts) cut to half its size, with the
+TRUNCATED_CORE_ENV, so that it aborts) cut to 90%, 50%, 10% and 3% of its
+size, with the
 toolkit sourced by hand (gdb finds no libcoscope to auto-load it from in
 such a core). Where the
 kernel writes no core file into the working directory (core_pattern), that
@@ -143,24 +144,38 @@ def kernel_core(args, program, env):
     return os.path.join(args.work_dir, found[0]) if found else None
 
 
+# How much of the kernel's core each truncated-core run keeps: a dump cut
+# short near its end, halfway, and early (little more than the headers and
+# the first segments are left).
+TRUNCATED_CORE_FRACTIONS = (0.90, 0.50, 0.10, 0.03)
+
+
 def check_truncated_core(args, program, suite):
-    """The suite's TRUNCATED_CORE_CHECKS on a core the kernel wrote, cut to half
-    its size (as RLIMIT_CORE or a full disk cut one). Returns the failures."""
+    """The suite's TRUNCATED_CORE_CHECKS on a core the kernel wrote, cut to
+    each of TRUNCATED_CORE_FRACTIONS of its size (as RLIMIT_CORE or a full
+    disk cut one). Returns the failures."""
     core = kernel_core(args, program, suite.TRUNCATED_CORE_ENV)
     if core is None:
         with open("/proc/sys/kernel/core_pattern") as f:
             pattern = f.read().strip()
         print("skip [truncated core]: the kernel wrote no core file here (core_pattern %r)" % pattern)
         return 0
-    size = os.path.getsize(core)
-    with open(core, "r+b") as f:
-        f.truncate(size // 2)
-    # Sourced by hand: gdb finds no libcoscope in such a core, so nothing auto-loads.
-    line = gdb_command_line(args, ["source " + os.path.join(args.source_dir, "gdb", "coscope.py")],
-                            [c for c, _ in suite.TRUNCATED_CORE_CHECKS])
-    transcript = run_gdb(line + [program, core], os.path.join(args.work_dir, "truncated-core.log"))
+    with open(core, "rb") as f:
+        whole = f.read()
     os.remove(core)
-    return check(transcript, suite.TRUNCATED_CORE_CHECKS, "truncated core")
+    failures = 0
+    for fraction in TRUNCATED_CORE_FRACTIONS:
+        label = "truncated core, %d%%" % round(fraction * 100)
+        cut = os.path.join(args.work_dir, "truncated-%d.core" % round(fraction * 100))
+        with open(cut, "wb") as f:
+            f.write(whole[:int(len(whole) * fraction)])
+        # Sourced by hand: gdb finds no libcoscope in such a core, so nothing auto-loads.
+        line = gdb_command_line(args, ["source " + os.path.join(args.source_dir, "gdb", "coscope.py")],
+                                [c for c, _ in suite.TRUNCATED_CORE_CHECKS])
+        transcript = run_gdb(line + [program, cut], os.path.join(args.work_dir, "truncated-%d.log" % round(fraction * 100)))
+        os.remove(cut)
+        failures += check(transcript, suite.TRUNCATED_CORE_CHECKS, label)
+    return failures
 
 
 def indent(text):

@@ -127,7 +127,8 @@ CHECKS = [
     ("co-break hook bogus", [r"^co-break hook: no probe points for 'bogus'; the hooks that have them: accept, accept4, .*\bclose, connect, .*\bread, readv, .*\busleep, write, writev$"]),  # noqa: E501 (a whole output line)
     ("co-break state sleep task x", [r"^co-break state: bad task id 'x': expected a coroutine id, a positive integer"]),
     ("co-break state sleep task 0", [r"^co-break state: bad task id '0'"]),
-    ("co-break hook read now", [r"^co-break hook: after the hook name, only \"task ID\" may follow; got 'now'$"]),
+    ("co-break hook read now", [r"^co-break hook: after the hook name, only \"task ID\" and \"if EXPR\" may follow; got 'now'$"]),
+    ("co-break hook read if", [r"^co-break hook: a condition must follow \"if\"$"]),
     ("co-break", [r'^co-break: say "state" or "hook"']),
     ("co-trace states maybe", [r"^co-trace states: expected \"on\" or \"off\"; got 'maybe'$"]),
     ("co-trace sideways on", [r"^co-trace: expected \"states\" or \"hooks\", then \"on\" or \"off\"; got 'sideways on'$"]),
@@ -135,7 +136,7 @@ CHECKS = [
     # The toolkit's table of hooks (hook_probes.py) names exactly the hooks
     # whose enter and exit probes are in the program.
     (HOOK_TABLE_CHECK, [
-        r"(?m)^hooks with enter probes: 3\d$",
+        r"(?m)^hooks with enter probes: 49$",
         r"(?m)^enter probes without an exit probe: none$",
         r"(?m)^missing from the table: none$",
         r"(?m)^in the table without probes: none$",
@@ -199,6 +200,41 @@ CHECKS = [
     ("maint info breakpoints", [absent(r"coscope:")]),
     ("info co-breakpoints", [r"^No coroutine breakpoints\.\nco-trace states: off\nco-trace hooks: off$"]),
     ("run", [absent(r"\[co-trace\]|\[co-break|hit Breakpoint"), r"\[Inferior 1 \(process \d+\) exited normally\]"]),
+    # A condition of the user's, checked after the toolkit's own: only the
+    # writer's second write() (1 byte, to the closed fd) stops. The hook's
+    # arguments are in scope.
+    ("co-break hook write if count == 1", [r"(?m)^Breakpoint 6: stop when a coroutine calls write\(\), if count == 1\.$"]),
+    # A condition gdb cannot parse leaves no breakpoint (7 was made, then deleted).
+    ("co-break state sleep if no_such_variable", [r'No symbol "no_such_variable" in current context\.']),
+    ("info co-breakpoints", [r"(?m)^6\s+y\s+0\s+stop when a coroutine calls write\(\), if count == 1$", absent(r"enters sleep")]),
+    ("info breakpoints", [r"(?m)^\s+stop only if \$_co_break\(\d+\)$"]),
+    # (The program's output goes to another file: traced.out is compared.)
+    ("run > @WORK_DIR@/conditions.out", [
+        once(r"\[co-break"),
+        r'(?m)^\[co-break \d+\] write\(fd=\d+\) in coroutine #3: #3 "writer" running %s processer 0$' % CREATED_AT,
+        r"hit Breakpoint \d+, write \(fd=\d+, buf=0x[0-9a-f]+, count=1\)",
+    ]),
+    # gdb's own `condition` replaces the user's condition. One that counts:
+    # it runs on the writer's two write() calls only, never on main's, which
+    # is outside any coroutine.
+    ("set $writes = 0", []),
+    ("condition 6 ($writes = $writes + 1) < 0", []),
+    ("info co-breakpoints", [r"(?m)^\d+\s+y\s+1\s+stop when a coroutine calls write\(\), if \(\$writes = \$writes \+ 1\) < 0$"]),
+    ("info breakpoints", [r"(?m)^\s+stop only if \$_co_break\(\d+\)$"]),
+    ("run", [absent(r"\[co-break|hit Breakpoint"), r"\[Inferior 1 \(process \d+\) exited normally\]"]),
+    ("print $writes", [r"^\$\d+ = 2$"]),
+    # (gdb says "now unconditional" only to a terminal; the toolkit's check stays.)
+    ("condition 6", [r"\A\Z"]),
+    ("info breakpoints", [r"(?m)^\s+stop only if \$_co_break\(6\)$"]),
+    ("info co-breakpoints", [r"(?m)^6\s+y\s+0\s+stop when a coroutine calls write\(\)$"]),
+    # `ignore` skips matching events only, silently: the writer's first
+    # write() is skipped, its second stops.
+    ("ignore 6 1", []),
+    ("run", [
+        once(r"\[co-break"),
+        r'(?m)^\[co-break 6\] write\(fd=\d+\) in coroutine #3: ',
+        r"hit Breakpoint 6, write \(fd=\d+, buf=0x[0-9a-f]+, count=1\)",
+    ]),
 ]
 
 # The program's output in the traced run (see "run > ..." above), compared by

@@ -97,9 +97,10 @@ NO_PROCESS_CHECKS = [
 ]
 
 # A core file cut short: the kernel's core (the fixture aborts after its
-# stop), cut to half. The lost half holds the list of shared libraries and
-# libcoscope's data: the toolkit says the core is truncated and what that
-# means, instead of "No coroutines." or a guess about libcoscope.
+# stop), cut to 90%, 50%, 10% and 3% of its size. Even the last tenth holds
+# the list of shared libraries and libcoscope's data: the toolkit says the
+# core is truncated and what that means, instead of "No coroutines." or a
+# guess about libcoscope.
 TRUNCATED_CORE_ENV = {"FIXTURE_EDGES_ABORT": "1"}
 TRUNCATED = (r"the core file is truncated: it has \d+ of the \d+ bytes its headers describe, "
              r"so the memory of \d+ segments? \(from 0x[0-9a-f]+ up\) is not in it")
