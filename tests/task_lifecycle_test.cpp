@@ -465,15 +465,36 @@ bool DiedOfSegv(int status) {
 #define SKIP_UNDER_TSAN() (void)0
 #endif
 
-/// Maps `bytes` of writable memory just below the calling task's stack, so
-/// that an overflow of up to that much writes there instead of into whatever
-/// the kernel put below. Exits the (death test's) process if the place is taken.
+/// True if [from, to) lies in one readable and writable mapping
+/// (/proc/self/maps).
+bool WritableMapping(const char* from, const char* to) {
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return false;
+  bool found = false;
+  unsigned long lo = 0, hi = 0;
+  char perms[8] = {};
+  char line[512];
+  while (!found && std::fgets(line, sizeof line, maps) != nullptr) {
+    if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+    found = lo <= reinterpret_cast<std::uintptr_t>(from) &&
+            reinterpret_cast<std::uintptr_t>(to) <= hi && perms[0] == 'r' && perms[1] == 'w';
+  }
+  std::fclose(maps);
+  return found;
+}
+
+/// Makes sure `bytes` of writable memory lie just below the calling task's
+/// stack, so that an overflow of up to that much writes there instead of
+/// into whatever the kernel put below: an unguarded stack carved from a slab
+/// has the slab's unused slots below it; otherwise a mapping is made there.
+/// Exits the (death test's) process if the place is taken.
 void LandingZoneBelowOwnStack(std::size_t bytes) {
   char* base = nullptr;
   const co::TaskId me = co::this_task::id();
   co::detail::task_registry().ForEach([&](const co::detail::Task& t) {
     if (t.id == me) base = static_cast<char*>(t.stack.base);
   });
+  if (base != nullptr && WritableMapping(base - bytes, base)) return;
   void* zone = mmap(base - bytes, bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (base == nullptr || zone != base - bytes) {
@@ -1194,5 +1215,46 @@ TEST(TaskExceptionStateThread, TheCallingThreadsExceptionStateSurvivesRunningTas
 }
 
 COSCOPE_INSTANTIATE_WORKER_COUNTS(TaskExceptionState);
+
+// ---- stack memory -----------------------------------------------------------
+
+// An unguarded stack's canary shares a page with the top of the stack below
+// it (stack_pool.cpp, slabs): the lowest page of a parked task's stack is not
+// resident. In a mapping of its own the canary, written there at the
+// stack's birth, cost that page: one more page per parked task.
+TEST(StackMemory, AnUnguardedStacksCanaryCostsNoPageOfItsOwn) {
+  co::detail::set_guard_budget_for_testing(0);
+  constexpr int kTasks = 64;
+  constexpr std::size_t kStack = 64 * 1024;
+  const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  co::Scheduler s;
+  co::Channel<int> release(0);
+  for (int i = 0; i < kTasks; ++i) {
+    co::spawn([&] { release.recv(); }, {.name = "parked", .stack_size = kStack, .scheduler = &s});
+  }
+  std::vector<co::TaskId> resident;  // tasks whose stack's lowest page is resident
+  int measured = 0;
+  co::spawn(
+      [&] {
+        co::detail::task_registry().ForEach([&](const co::detail::Task& t) {
+          if (std::string_view(t.name) != "parked" || t.context == nullptr) return;
+          ++measured;
+          // The first page wholly inside the stack (its base is not
+          // page-aligned when the canary sits on the page below).
+          const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(t.stack.base);
+          const std::uintptr_t lowest = (base + page - 1) / page * page;
+          unsigned char in_core = 0;
+          ASSERT_EQ(::mincore(reinterpret_cast<void*>(lowest), page, &in_core), 0);
+          if (in_core & 1) resident.push_back(t.id);
+        });
+        release.close();
+      },
+      {.name = "measurer", .scheduler = &s});
+  s.RunUntilNoTask();
+  co::detail::set_guard_budget_for_testing(~std::size_t{0});  // the real one
+  EXPECT_EQ(measured, kTasks);
+  EXPECT_TRUE(resident.empty()) << resident.size() << " of " << kTasks
+                                << " parked tasks have their stack's lowest page resident";
+}
 
 }  // namespace

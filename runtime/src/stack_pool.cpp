@@ -3,10 +3,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #if defined(COSCOPE_WITH_ASAN)
@@ -49,6 +51,129 @@ void write_canary(void* base) noexcept {
   for (std::size_t i = 0; i < kCanaryWords; ++i) words[i] = kStackCanary;
 }
 
+// ---- slabs: where unguarded stacks come from --------------------------------
+//
+// An unguarded stack in a mapping of its own costs two pages once its task
+// has run: the top page (the first frames) and the bottom one (the canary).
+// A slab is one mapping holding kSlabStacks stacks of one size, each shifted
+// down by the canary's size, so that a stack's canary lies in the last
+// kCanaryBytes of the page that holds the top of the stack below it:
+//
+//   slab:     | page 0      | stack 0 ...      page | stack 1 ...  ...
+//   stack i:  [slab + page - kCanaryBytes + i * size, ... + size)
+//             ^ canary i: the top page of stack i-1 (page 0 for stack 0)
+//
+// Slots are carved from the top down. A parked task costs one page, and a
+// slab one mapping. A stack given
+// back to the kernel (the pool is full) returns its pages but the top one,
+// which holds its neighbour's canary, and its slot is carved again later;
+// the slab is unmapped when none of its stacks is in use.
+constexpr std::size_t kCanaryBytes = kCanaryWords * sizeof(unsigned long long);
+constexpr std::size_t kSlabStacks = 64;
+
+}  // namespace
+
+struct StackSlab {
+  char* mapping = nullptr;
+  std::size_t mapping_size = 0;
+  std::size_t stack_size = 0;
+  std::size_t carved = 0;         ///< slots handed out at least once (0 .. kSlabStacks)
+  std::size_t in_use = 0;         ///< slots not given back to the slab
+  std::vector<char*> free_slots;  ///< given back (their pages returned but the top one)
+};
+
+namespace {
+
+std::mutex g_slab_mutex;
+// Slabs with a slot to give (free or never carved), guarded by g_slab_mutex.
+std::vector<StackSlab*>* g_open_slabs = new std::vector<StackSlab*>();  // never freed
+
+char* slot_base(const StackSlab& slab, std::size_t slot) noexcept {
+  return slab.mapping + page_size() - kCanaryBytes + slot * slab.stack_size;
+}
+
+bool carve_from_slab(std::size_t size, TaskStack* out) noexcept {
+  std::lock_guard<std::mutex> lock(g_slab_mutex);
+  StackSlab* slab = nullptr;
+  std::vector<StackSlab*>& open = *g_open_slabs;
+  for (std::size_t i = open.size(); i-- > 0;) {
+    if (open[i]->stack_size == size) {
+      slab = open[i];
+      break;
+    }
+  }
+  if (slab == nullptr) {
+    auto* fresh = new (std::nothrow) StackSlab;
+    if (fresh == nullptr) return false;
+    const std::size_t bytes = page_size() + kSlabStacks * size;
+    void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED) {
+      delete fresh;
+      return false;
+    }
+    fresh->mapping = static_cast<char*>(mapping);
+    fresh->mapping_size = bytes;
+    fresh->stack_size = size;
+    try {
+      fresh->free_slots.reserve(kSlabStacks);
+      open.push_back(fresh);
+    } catch (...) {
+      ::munmap(mapping, bytes);
+      delete fresh;
+      errno = ENOMEM;
+      return false;
+    }
+    slab = fresh;
+  }
+  char* base;
+  if (!slab->free_slots.empty()) {
+    base = slab->free_slots.back();
+    slab->free_slots.pop_back();
+  } else {
+    // Top down, as the kernel places mappings: what lies below a new stack
+    // is slots not yet carved, so an overflow runs into unused memory first.
+    base = slot_base(*slab, kSlabStacks - 1 - slab->carved++);
+  }
+  ++slab->in_use;
+  if (slab->free_slots.empty() && slab->carved == kSlabStacks) {
+    open.erase(std::find(open.begin(), open.end(), slab));  // full
+  }
+  *out = TaskStack{base, size, base, size, false, slab};
+  return true;
+}
+
+// A slab stack the pool cannot keep: its pages go back to the kernel but the
+// top one (its neighbour's canary); when it was the slab's last, the slab.
+void give_back_to_slab(const TaskStack& stack) noexcept {
+  StackSlab* slab = stack.slab;
+  char* base = static_cast<char*>(stack.base);
+  std::lock_guard<std::mutex> lock(g_slab_mutex);
+  std::vector<StackSlab*>& open = *g_open_slabs;
+  if (--slab->in_use == 0) {
+    auto it = std::find(open.begin(), open.end(), slab);
+    if (it != open.end()) open.erase(it);
+    ::munmap(slab->mapping, slab->mapping_size);
+    delete slab;
+    return;
+  }
+  // [first whole page above the canary, the page holding the top): the
+  // stack's own pages. Dropped, they read as zeros when touched again.
+  const std::size_t page = page_size();
+  char* own_from = base + kCanaryBytes;  // page-aligned by construction
+  char* top_page = base + stack.size - (page - kCanaryBytes);
+  if (top_page > own_from)
+    ::madvise(own_from, static_cast<std::size_t>(top_page - own_from), MADV_DONTNEED);
+  const bool was_full = slab->free_slots.empty() && slab->carved == kSlabStacks;
+  slab->free_slots.push_back(base);  // capacity reserved at the slab's birth
+  if (was_full) {
+    try {
+      open.push_back(slab);
+    } catch (...) {  // out of memory: the slot waits for the slab's next stack
+    }
+  }
+}
+
 // Free stacks, per usable size. A small per-thread cache in front of a
 // mutex-guarded list keeps the common spawn/exit path lock-free.
 constexpr std::size_t kThreadCacheSize = 16;
@@ -64,7 +189,11 @@ std::mutex g_pool_mutex;
 std::vector<TaskStack>* g_pool = new std::vector<TaskStack>();  // never freed: used at exit
 
 void unmap(TaskStack* s) noexcept {
-  ::munmap(s->mapping, s->mapping_size);
+  if (s->slab != nullptr) {
+    give_back_to_slab(*s);
+  } else {
+    ::munmap(s->mapping, s->mapping_size);
+  }
   (s->guarded ? g_guarded : g_unguarded).fetch_sub(1, std::memory_order_relaxed);
   *s = TaskStack{};
 }
@@ -115,27 +244,32 @@ bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
   size = (size + page - 1) / page * page;
   if (take_pooled(size, out)) return true;
 
-  bool guarded = g_guarded.fetch_add(1, std::memory_order_relaxed) < guard_budget();
-  if (!guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
-  const std::size_t guard = guarded ? page : 0;
+  const bool guarded = g_guarded.fetch_add(1, std::memory_order_relaxed) < guard_budget();
+  if (!guarded) {
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    TaskStack stack{};
+    if (!carve_from_slab(size, &stack)) return false;
+    write_canary(stack.base);
+    g_unguarded.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);  // as below
+    *out = stack;
+    return true;
+  }
+  const std::size_t guard = page;
   void* mapping = ::mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (mapping == MAP_FAILED) {
-    if (guarded) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  if (guarded && ::mprotect(mapping, guard, PROT_NONE) != 0) {
+  if (::mprotect(mapping, guard, PROT_NONE) != 0) {
     int saved = errno;
     ::munmap(mapping, size + guard);
     g_guarded.fetch_sub(1, std::memory_order_relaxed);
     errno = saved;
     return false;
   }
-  TaskStack stack{static_cast<char*>(mapping) + guard, size, mapping, size + guard, guarded};
-  if (!guarded) {
-    write_canary(stack.base);
-    g_unguarded.fetch_add(1, std::memory_order_relaxed);
-  }
+  TaskStack stack{static_cast<char*>(mapping) + guard, size, mapping, size + guard, true, nullptr};
   // The SIGSEGV handler may read the task's stack from another thread: the
   // canary is in place before the stack is published (mmap dwarfs the fence).
   std::atomic_thread_fence(std::memory_order_release);

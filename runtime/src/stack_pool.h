@@ -5,7 +5,10 @@
 // map count allows it (each guarded stack costs two mappings, and
 // vm.max_map_count is often 65530); past that budget stacks are unguarded and
 // carry a canary instead: their lowest cache line filled with kStackCanary,
-// checked at every switch-out and by the SIGSEGV handler. Either way an
+// checked at every switch-out and by the SIGSEGV handler. Unguarded stacks
+// are carved from slabs, 64 to a mapping, each canary sharing a page with
+// the top of the stack below it, so that a parked task costs one page
+// (stack_pool.cpp). Either way an
 // overflow is reported with the task's identity (stack_overflow.h) rather
 // than corrupting memory silently.
 //

@@ -40,12 +40,16 @@ struct SavedRegisters {
 };
 
 /// A task's stack: [base, base + size) usable, growing down from base + size.
+struct StackSlab;
+
 struct TaskStack {
   void* base;        ///< lowest usable address (nullptr: not allocated yet)
   std::size_t size;  ///< usable bytes
-  void* mapping;     ///< start of the whole mapping (guard page included)
+  void* mapping;     ///< start of the stack's own mapping (guard page included);
+                     ///< a stack carved from a slab: base
   std::size_t mapping_size;
-  bool guarded;  ///< true: a PROT_NONE page lies just below base
+  bool guarded;     ///< true: a PROT_NONE page lies just below base
+  StackSlab* slab;  ///< the slab an unguarded stack was carved from (stack_pool.cpp)
 };
 
 /// A timer entry; each Task has one, used by sleep and timed waits.
