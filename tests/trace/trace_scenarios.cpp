@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -81,6 +82,20 @@ void every_event() {
           }
         },
         {.name = "pair", .scheduler = &two});
+  }
+  // Two that run at the same time: each spins (never switching out) until
+  // the other runs too, so both processers of `two` have a run to show,
+  // however the sleepers above were spread.
+  std::atomic<int> running{0};
+  for (int i = 0; i < 2; ++i) {
+    co::spawn(
+        [&running] {
+          ++running;
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (running.load() < 2 && std::chrono::steady_clock::now() < give_up) {
+          }
+        },
+        {.name = "together", .scheduler = &two});
   }
   two.Start(2);
   two.WaitUntilNoTask();
