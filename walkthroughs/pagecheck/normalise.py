@@ -5,7 +5,9 @@ before they are compared. It replaces, with a fixed word:
 
   absolute directories   the source and build trees' paths are cut, as the
                          pages show them (build/x/prog -> x/prog)
-  addresses              every 0x... number
+  addresses              every 0x... number, and the value `nm` prints
+                         before a symbol (the library's layout moves with
+                         any change to its code)
   times                  walk's "[ 1234 ms]" stamps, "N ms", "in 966ms",
                          CLOCK_MONOTONIC seconds, clock readings in ns
                          (deadline_ns=, now=), a timer "in 4.875s";
@@ -31,6 +33,7 @@ import re
 
 RULES = [
     (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
+    (re.compile(r"^(\s*)[0-9a-f]{16}( [A-Za-z] )"), r"\1?\2"),  # nm: value, type, name
     (re.compile(r"\[\s*\d+ ms\]"), "[? ms]"),
     (re.compile(r"\b\d+(?:\.\d+)? ?(ms|us)\b"), r"? \1"),
     (re.compile(r"\b\d+\.\d{9} s\b"), "? s"),
