@@ -23,8 +23,10 @@
 #include <string>
 #include <thread>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -60,10 +62,31 @@ bool wait_until(bool (*done)(), const char* what) {
   return true;
 }
 
+/// True when every thread but the calling one is blocked in a system call
+/// (/proc/self/task/TID/syscall does not say "running"): the workers have
+/// gone idle, scheduler 3's included, which runs no task to wait for.
+bool other_threads_blocked() {
+  const long self = ::syscall(SYS_gettid);
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return false;
+  bool blocked = true;
+  while (const dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.' || std::atol(entry->d_name) == self) continue;
+    const std::string path = std::string("/proc/self/task/") + entry->d_name + "/syscall";
+    std::FILE* f = std::fopen(path.c_str(), "re");
+    char word[16] = {};
+    const bool read = f != nullptr && std::fscanf(f, "%15s", word) == 1;
+    if (f != nullptr) std::fclose(f);
+    if (read && std::string(word) == "running") blocked = false;
+  }
+  ::closedir(tasks);
+  return blocked;
+}
+
 bool all_in_place() {
   return task_in_state("timed-reader", co::TaskState::io_block) &&
          task_in_state("sender", co::TaskState::sys_block) &&
-         g_thread_side.waiting_receivers() == 1;
+         g_thread_side.waiting_receivers() == 1 && other_threads_blocked();
 }
 
 }  // namespace
