@@ -106,12 +106,11 @@ BENCHMARK(BM_RawFiberSwitch_fiber);
 
 // ---- 2. yield round trip on one worker ---------------------------------------
 
-void BM_YieldRoundTrip(benchmark::State& state) {
-  co::SchedulerOptions opts;
-  opts.policy = static_cast<co::SchedulingPolicyKind>(state.range(0));
-  co::Scheduler s(opts);
+/// Tasks A and B yield to each other on `s`, one worker, A timing each round
+/// trip; A traces its loop when `traced`. B runs first, so it has run once
+/// (stack taken) before A starts the clock.
+void RunYieldPair(benchmark::State& state, co::Scheduler& s, bool traced) {
   bool done = false;
-  // B first, so it has run once (stack taken) before A starts the clock.
   co::spawn(
       [&] {
         while (!done) co::this_task::yield();
@@ -119,11 +118,20 @@ void BM_YieldRoundTrip(benchmark::State& state) {
       on(s));
   co::spawn(
       [&] {
+        if (traced) co::set_tracing(true);
         for (auto _ : state) co::this_task::yield();  // A -> B -> A
+        if (traced) co::set_tracing(false);
         done = true;
       },
       on(s));
   s.RunUntilNoTask();
+}
+
+void BM_YieldRoundTrip(benchmark::State& state) {
+  co::SchedulerOptions opts;
+  opts.policy = static_cast<co::SchedulingPolicyKind>(state.range(0));
+  co::Scheduler s(opts);
+  RunYieldPair(state, s, false);
 }
 BENCHMARK(BM_YieldRoundTrip)
     ->ArgName("policy")
@@ -295,21 +303,7 @@ BENCHMARK(BM_ChannelHandoff_2Workers)->ArgName("capacity")->Arg(0)->Arg(64)->Use
 // event; on, a lock, the formatting and the buffer's writes.
 void BM_YieldRoundTrip_Traced(benchmark::State& state) {
   co::Scheduler s;
-  bool done = false;
-  co::spawn(
-      [&] {
-        while (!done) co::this_task::yield();
-      },
-      on(s));
-  co::spawn(
-      [&] {
-        co::set_tracing(state.range(0) != 0);
-        for (auto _ : state) co::this_task::yield();
-        co::set_tracing(false);
-        done = true;
-      },
-      on(s));
-  s.RunUntilNoTask();
+  RunYieldPair(state, s, state.range(0) != 0);
 }
 BENCHMARK(BM_YieldRoundTrip_Traced)->ArgName("traced")->Arg(0)->Arg(1);
 
