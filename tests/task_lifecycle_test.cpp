@@ -1237,7 +1237,8 @@ TEST(StackMemory, AnUnguardedStacksCanaryCostsNoPageOfItsOwn) {
   co::spawn(
       [&] {
         co::detail::task_registry().ForEach([&](const co::detail::Task& t) {
-          if (std::string_view(t.name) != "parked" || t.context == nullptr) return;
+          if (std::string_view(co::detail::task_name(t)) != "parked" || t.context == nullptr)
+            return;
           ++measured;
           // The first page wholly inside the stack (its base is not
           // page-aligned when the canary sits on the page below).
@@ -1255,6 +1256,44 @@ TEST(StackMemory, AnUnguardedStacksCanaryCostsNoPageOfItsOwn) {
   EXPECT_EQ(measured, kTasks);
   EXPECT_TRUE(resident.empty()) << resident.size() << " of " << kTasks
                                 << " parked tasks have their stack's lowest page resident";
+}
+
+// Stacks the pools cannot keep go back to their slab, which lists the free
+// slots in the slots themselves; the next tasks get those slots again rather
+// than carving new ones (a lost link would carve fresh slots: new addresses).
+TEST(StackMemory, SlotsGivenBackToTheirSlabAreCarvedAgain) {
+  co::detail::set_guard_budget_for_testing(0);
+  constexpr int kTasks = 600;                // more than the pools keep (16 + 256)
+  constexpr std::size_t kStack = 72 * 1024;  // a size no other test uses
+  auto wave = [&] {
+    co::Scheduler s;
+    co::Channel<int> release(0);
+    for (int i = 0; i < kTasks; ++i) {
+      co::spawn([&] { release.recv(); }, {.name = "wave", .stack_size = kStack, .scheduler = &s});
+    }
+    std::set<const void*> bases;
+    co::spawn(
+        [&] {
+          co::detail::task_registry().ForEach([&](const co::detail::Task& t) {
+            if (std::string_view(co::detail::task_name(t)) == "wave" && t.context != nullptr) {
+              EXPECT_FALSE(t.stack.guarded);
+              bases.insert(t.stack.base);
+            }
+          });
+          release.close();
+        },
+        {.name = "measurer", .scheduler = &s});
+    s.RunUntilNoTask();
+    return bases;
+  };
+  const std::set<const void*> first = wave();
+  const std::set<const void*> second = wave();
+  co::detail::set_guard_budget_for_testing(~std::size_t{0});  // the real one
+  ASSERT_EQ(first.size(), static_cast<std::size_t>(kTasks));
+  ASSERT_EQ(second.size(), static_cast<std::size_t>(kTasks));
+  std::size_t fresh = 0;
+  for (const void* base : second) fresh += first.count(base) == 0 ? 1 : 0;
+  EXPECT_EQ(fresh, 0u) << fresh << " of the second wave's stacks are slots never used before";
 }
 
 }  // namespace

@@ -46,10 +46,6 @@ class Field:
         name = self.names.get(number) if self.names is not None else None
         return name if name is not None else "invalid(%d)" % number
 
-    def chars(self, raw):
-        """A char array field as text, up to its first NUL."""
-        return raw[self.offset:self.offset + self.size].split(b"\0", 1)[0].decode("utf-8", errors="replace")
-
 
 def _checked(fields, wanted, struct_name):
     missing = [name for name in wanted if name not in fields]

@@ -17,14 +17,22 @@ class TaskRecord:
     between the save and the jump is suspended; the processer's current task
     with registers still saved is being switched in (being_resumed)."""
 
-    def __init__(self, layout, address, raw, read_processer, read_file_name):
+    def __init__(self, layout, address, raw, read_processer, read_file_name, read_name):
         """raw: the Task's first layout.task_size bytes; read_processer(address):
         a Processer's first layout.processer_size bytes; read_file_name(pointer):
-        the C string at `pointer`."""
+        the C string at `pointer`, a string literal (may be cached);
+        read_name(pointer): the C string at `pointer`, on the heap (read each
+        time: the address may hold another task's name later), None if
+        unreadable."""
         fields = layout.task
         self.address = address
         self.id = fields["id"].read(raw)
-        self.name = fields["name"].chars(raw)
+        name = fields["name"].read(raw)  # a pointer; 0 for an unnamed task
+        if name == 0:
+            self.name = ""
+        else:
+            text = read_name(name)
+            self.name = text if text is not None else "<name unreadable at 0x%x>" % name
         created_file = fields["created_file"].read(raw)
         self.created_file = read_file_name(created_file) if created_file != 0 else None
         self.created_line = fields["created_line"].read(raw)

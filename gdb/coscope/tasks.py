@@ -88,6 +88,13 @@ def _file_name(pointer):
     return name
 
 
+def _task_name(pointer):
+    try:
+        return read_cstring(pointer, limit=64)
+    except CoscopeError:
+        return None
+
+
 def _read_processer(address):
     return _read(address, layout().processer_size, "Processer")
 
@@ -109,7 +116,7 @@ class TaskView(TaskRecord):
         except gdb.error as e:
             raise CoscopeError("cannot read Task: %s" % short_error(e))
         raw = _read(address, layout().task_size, "Task")
-        super().__init__(layout(), address, raw, _read_processer, _file_name)
+        super().__init__(layout(), address, raw, _read_processer, _file_name, _task_name)
 
     @property
     def value(self):

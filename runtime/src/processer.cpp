@@ -167,7 +167,7 @@ void Processer::Run() {
 
 void Processer::SwapIn(Task* tk) {
   if (tk->context == nullptr) {
-    if (!allocate_stack(tk->requested_stack_size, &tk->stack)) {
+    if (!allocate_stack(tk->stack.size, &tk->stack)) {
       report_stack_allocation_failure(tk, errno);
     }
     context_start(tk);

@@ -59,7 +59,7 @@ Task* allocate_task(std::size_t size, std::size_t align, void** storage) {
   void* mem = take_task_memory();
   Task* tk = ::new (mem) Task{};
   tk->timer.heap_index = TimerQueue::npos;
-  if (size <= sizeof tk->inline_closure && align <= alignof(std::max_align_t)) {
+  if (size <= sizeof tk->inline_closure && align <= kInlineClosureAlign) {
     tk->closure = tk->inline_closure;
   } else {
     std::size_t a = align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align;
@@ -85,13 +85,18 @@ TaskId submit_task(Task* task, const ClosureOps* ops, const SpawnOptions& option
     abandon_task(task);
     throw_stack_size_too_large(options.stack_size, "stack_size");
   }
+  if (!set_task_name(task, options.name.data(), options.name.size())) {
+    ops->destroy(task->closure);
+    abandon_task(task);
+    throw std::bad_alloc();
+  }
   task->closure_ops = ops;
   task->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
-  set_task_name(task, options.name.data(), options.name.size());
   task->created_file = file;
   task->created_line = line;
   task->state = TaskState::runnable;
-  task->requested_stack_size = options.stack_size != 0 ? options.stack_size : default_stack_size();
+  // The size asked for; allocate_stack() replaces it with the size mapped.
+  task->stack.size = options.stack_size != 0 ? options.stack_size : default_stack_size();
   SchedulerCore* core =
       options.scheduler != nullptr ? options.scheduler->core() : default_scheduler_core();
   task->scheduler = core;

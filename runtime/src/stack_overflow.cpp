@@ -83,7 +83,7 @@ bool is_overflow_of(const Task& tk, std::uintptr_t fault, std::uintptr_t sp) noe
   if (tk.stack.base == nullptr) return false;
   const std::uintptr_t base = address(tk.stack.base);
   const bool in_guard_window =
-      fault >= below(address(tk.stack.mapping), kFaultWindow) && fault < base;
+      fault >= below(base - stack_guard_size(tk.stack), kFaultWindow) && fault < base;
   const bool sp_below_stack = sp < base && runs_on_or_below(tk, sp);
   return in_guard_window || sp_below_stack;
 }
@@ -96,7 +96,8 @@ const Task* running_task(const Processer& p, std::uintptr_t sp) noexcept {
   const Task* found = nullptr;
   task_registry().ForEachTryLocked([&](const Task& t) {
     if (t.stack.base == nullptr) return;
-    const std::uintptr_t lo = below(address(t.stack.mapping), kFaultWindow);
+    const std::uintptr_t lo =
+        below(address(t.stack.base) - stack_guard_size(t.stack), kFaultWindow);
     if (sp >= lo && sp < address(t.stack.base) + t.stack.size) found = &t;
   });
   return found != nullptr ? found : p.current;

@@ -55,7 +55,7 @@ void write_canary(void* base) noexcept {
 //
 // An unguarded stack in a mapping of its own costs two pages once its task
 // has run: the top page (the first frames) and the bottom one (the canary).
-// A slab is one mapping holding kSlabStacks stacks of one size, each shifted
+// A slab is one mapping holding `slots` stacks of one size, each shifted
 // down by the canary's size, so that a stack's canary lies in the last
 // kCanaryBytes of the page that holds the top of the stack below it:
 //
@@ -64,12 +64,15 @@ void write_canary(void* base) noexcept {
 //             ^ canary i: the top page of stack i-1 (page 0 for stack 0)
 //
 // Slots are carved from the top down. A parked task costs one page, and a
-// slab one mapping. A stack given
-// back to the kernel (the pool is full) returns its pages but the top one,
-// which holds its neighbour's canary, and its slot is carved again later;
-// the slab is unmapped when none of its stacks is in use.
+// slab one mapping and its page 0: up to kSlabMaxStacks stacks share that
+// page (4 bytes each at 1024), as many as fit in kSlabTargetBytes of address
+// space. A stack given back to the kernel (the pool is full) returns its
+// pages but the top one, which holds its neighbour's canary and, while the
+// slot is free, the link to the slab's next free slot; its slot is carved
+// again later. The slab is unmapped when none of its stacks is in use.
 constexpr std::size_t kCanaryBytes = kCanaryWords * sizeof(unsigned long long);
-constexpr std::size_t kSlabStacks = 64;
+constexpr std::size_t kSlabMaxStacks = 1024;
+constexpr std::size_t kSlabTargetBytes = std::size_t{128} << 20;
 
 }  // namespace
 
@@ -77,9 +80,10 @@ struct StackSlab {
   char* mapping = nullptr;
   std::size_t mapping_size = 0;
   std::size_t stack_size = 0;
-  std::size_t carved = 0;         ///< slots handed out at least once (0 .. kSlabStacks)
-  std::size_t in_use = 0;         ///< slots not given back to the slab
-  std::vector<char*> free_slots;  ///< given back (their pages returned but the top one)
+  std::size_t slots = 0;      ///< stacks it holds (1 .. kSlabMaxStacks)
+  std::size_t carved = 0;     ///< slots handed out at least once (0 .. slots)
+  std::size_t in_use = 0;     ///< slots not given back to the slab
+  char* free_slot = nullptr;  ///< base of a given-back slot, or nullptr
 };
 
 namespace {
@@ -90,6 +94,16 @@ std::vector<StackSlab*>* g_open_slabs = new std::vector<StackSlab*>();  // never
 
 char* slot_base(const StackSlab& slab, std::size_t slot) noexcept {
   return slab.mapping + page_size() - kCanaryBytes + slot * slab.stack_size;
+}
+
+// A free slot's link to the next one: the last word below its top, on the
+// page the slot keeps resident.
+char** free_link(char* base, std::size_t stack_size) noexcept {
+  return reinterpret_cast<char**>(base + stack_size) - 1;
+}
+
+bool slab_full(const StackSlab& slab) noexcept {
+  return slab.free_slot == nullptr && slab.carved == slab.slots;
 }
 
 bool carve_from_slab(std::size_t size, TaskStack* out) noexcept {
@@ -105,7 +119,8 @@ bool carve_from_slab(std::size_t size, TaskStack* out) noexcept {
   if (slab == nullptr) {
     auto* fresh = new (std::nothrow) StackSlab;
     if (fresh == nullptr) return false;
-    const std::size_t bytes = page_size() + kSlabStacks * size;
+    const std::size_t slots = std::clamp<std::size_t>(kSlabTargetBytes / size, 1, kSlabMaxStacks);
+    const std::size_t bytes = page_size() + slots * size;
     void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mapping == MAP_FAILED) {
@@ -115,8 +130,8 @@ bool carve_from_slab(std::size_t size, TaskStack* out) noexcept {
     fresh->mapping = static_cast<char*>(mapping);
     fresh->mapping_size = bytes;
     fresh->stack_size = size;
+    fresh->slots = slots;
     try {
-      fresh->free_slots.reserve(kSlabStacks);
       open.push_back(fresh);
     } catch (...) {
       ::munmap(mapping, bytes);
@@ -127,19 +142,17 @@ bool carve_from_slab(std::size_t size, TaskStack* out) noexcept {
     slab = fresh;
   }
   char* base;
-  if (!slab->free_slots.empty()) {
-    base = slab->free_slots.back();
-    slab->free_slots.pop_back();
+  if (slab->free_slot != nullptr) {
+    base = slab->free_slot;
+    slab->free_slot = *free_link(base, size);
   } else {
     // Top down, as the kernel places mappings: what lies below a new stack
     // is slots not yet carved, so an overflow runs into unused memory first.
-    base = slot_base(*slab, kSlabStacks - 1 - slab->carved++);
+    base = slot_base(*slab, slab->slots - 1 - slab->carved++);
   }
   ++slab->in_use;
-  if (slab->free_slots.empty() && slab->carved == kSlabStacks) {
-    open.erase(std::find(open.begin(), open.end(), slab));  // full
-  }
-  *out = TaskStack{base, size, base, size, false, slab};
+  if (slab_full(*slab)) open.erase(std::find(open.begin(), open.end(), slab));
+  *out = TaskStack{base, size, slab, false};
   return true;
 }
 
@@ -164,8 +177,9 @@ void give_back_to_slab(const TaskStack& stack) noexcept {
   char* top_page = base + stack.size - (page - kCanaryBytes);
   if (top_page > own_from)
     ::madvise(own_from, static_cast<std::size_t>(top_page - own_from), MADV_DONTNEED);
-  const bool was_full = slab->free_slots.empty() && slab->carved == kSlabStacks;
-  slab->free_slots.push_back(base);  // capacity reserved at the slab's birth
+  const bool was_full = slab_full(*slab);
+  *free_link(base, stack.size) = slab->free_slot;
+  slab->free_slot = base;
   if (was_full) {
     try {
       open.push_back(slab);
@@ -192,7 +206,8 @@ void unmap(TaskStack* s) noexcept {
   if (s->slab != nullptr) {
     give_back_to_slab(*s);
   } else {
-    ::munmap(s->mapping, s->mapping_size);
+    const std::size_t guard = page_size();
+    ::munmap(static_cast<char*>(s->base) - guard, s->size + guard);
   }
   (s->guarded ? g_guarded : g_unguarded).fetch_sub(1, std::memory_order_relaxed);
   *s = TaskStack{};
@@ -269,7 +284,7 @@ bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
     errno = saved;
     return false;
   }
-  TaskStack stack{static_cast<char*>(mapping) + guard, size, mapping, size + guard, true, nullptr};
+  TaskStack stack{static_cast<char*>(mapping) + guard, size, nullptr, true};
   // The SIGSEGV handler may read the task's stack from another thread: the
   // canary is in place before the stack is published (mmap dwarfs the fence).
   std::atomic_thread_fence(std::memory_order_release);
@@ -278,7 +293,7 @@ bool allocate_stack(std::size_t size, TaskStack* out) noexcept {
 }
 
 void release_stack(TaskStack* stack) noexcept {
-  if (stack->mapping == nullptr) return;
+  if (stack->base == nullptr) return;
 #if defined(COSCOPE_WITH_ASAN)
   // A finished task leaves its frames poisoned; the next task starts clean.
   ASAN_UNPOISON_MEMORY_REGION(stack->base, stack->size);
@@ -299,6 +314,10 @@ void release_stack(TaskStack* stack) noexcept {
     }
   }
   unmap(stack);
+}
+
+std::size_t stack_guard_size(const TaskStack& stack) noexcept {
+  return stack.guarded ? page_size() : 0;
 }
 
 std::size_t guarded_stack_count() noexcept {

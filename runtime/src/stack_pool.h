@@ -6,7 +6,7 @@
 // vm.max_map_count is often 65530); past that budget stacks are unguarded and
 // carry a canary instead: their lowest cache line filled with kStackCanary,
 // checked at every switch-out and by the SIGSEGV handler. Unguarded stacks
-// are carved from slabs, 64 to a mapping, each canary sharing a page with
+// are carved from slabs, 1024 to a mapping, each canary sharing a page with
 // the top of the stack below it, so that a parked task costs one page
 // (stack_pool.cpp). Either way an
 // overflow is reported with the task's identity (stack_overflow.h) rather
@@ -28,6 +28,9 @@ namespace detail {
 bool allocate_stack(std::size_t size, TaskStack* out) noexcept;
 /// Returns a stack to the pool (or to the kernel when the pool is full).
 void release_stack(TaskStack* stack) noexcept;
+/// The bytes of PROT_NONE guard below a stack's base (0 for an unguarded
+/// one). Async-signal-safe once a stack was allocated.
+std::size_t stack_guard_size(const TaskStack& stack) noexcept;
 
 /// The canary of an unguarded stack: kCanaryWords words of kStackCanary at
 /// its lowest address. A whole cache line, not one word: a frame that runs

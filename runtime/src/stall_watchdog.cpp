@@ -134,7 +134,7 @@ std::int64_t parse_threshold() noexcept {
 /// What the report says about a task, copied while the task is certainly alive.
 struct TaskInfo {
   TaskId id = 0;
-  char name[kTaskNameSize] = {};
+  char name[kTaskNameMax + 1] = {};
   const char* file = nullptr;
   int line = 0;
 };
@@ -178,7 +178,7 @@ bool copy_task_info(const Task* task, TaskInfo* out) {
   task_registry().ForEach([&](const Task& t) {
     if (&t != task) return;
     out->id = t.id;
-    std::memcpy(out->name, t.name, sizeof out->name);
+    std::strncpy(out->name, task_name(t), sizeof out->name - 1);
     out->name[sizeof out->name - 1] = '\0';
     out->file = t.created_file;
     out->line = t.created_line;
@@ -495,8 +495,7 @@ void stall_over_by_owner(const Processer* p, const Task* tk, std::uint64_t task_
     if (tk != nullptr) {
       TaskInfo info;
       info.id = tk->id;
-      std::memcpy(info.name, tk->name, sizeof info.name);
-      info.name[sizeof info.name - 1] = '\0';
+      std::strncpy(info.name, task_name(*tk), sizeof info.name - 1);
       info.file = tk->created_file;
       info.line = tk->created_line;
       task = task_text(info);

@@ -79,7 +79,7 @@ const char* describe_task(const Task* task, char* buf, std::size_t size) noexcep
   char* end = buf + size;
   append(out, end, "#");
   append_number(out, end, task->id);
-  if (task->name[0] != '\0') {
+  if (task->name != nullptr) {
     append(out, end, " \"");
     append(out, end, task->name);
     append(out, end, "\"");
@@ -88,19 +88,23 @@ const char* describe_task(const Task* task, char* buf, std::size_t size) noexcep
   append(out, end, task->created_file != nullptr ? task->created_file : "?");
   append(out, end, ":");
   append_number(out, end, static_cast<unsigned long long>(task->created_line));
-  // The size asked for until the stack is mapped (its failure is reported too).
+  // Until the stack is mapped, the size asked for (its failure is reported too).
   append(out, end, ", stack ");
-  append_number(out, end,
-                task->stack.base != nullptr ? task->stack.size : task->requested_stack_size);
+  append_number(out, end, task->stack.size);
   append(out, end, " bytes)");
   *out = '\0';
   return buf;
 }
 
-void set_task_name(Task* task, const char* name, std::size_t length) noexcept {
-  if (length >= kTaskNameSize) length = kTaskNameSize - 1;
-  if (length > 0) std::memcpy(task->name, name, length);
-  task->name[length] = '\0';
+bool set_task_name(Task* task, const char* name, std::size_t length) noexcept {
+  if (length == 0) return true;  // unnamed: nullptr, nothing allocated
+  if (length > kTaskNameMax) length = kTaskNameMax;
+  auto* copy = static_cast<char*>(std::malloc(length + 1));
+  if (copy == nullptr) return false;
+  std::memcpy(copy, name, length);
+  copy[length] = '\0';
+  task->name = copy;
+  return true;
 }
 
 void destroy_task(Task* task) noexcept {
@@ -108,6 +112,7 @@ void destroy_task(Task* task) noexcept {
   context_destroy(task);
   release_stack(&task->stack);
   if (task->closure != nullptr && task->closure != task->inline_closure) std::free(task->closure);
+  std::free(const_cast<char*>(task->name));
   task->~Task();
   give_task_memory(task);
 }

@@ -44,12 +44,9 @@ struct StackSlab;
 
 struct TaskStack {
   void* base;        ///< lowest usable address (nullptr: not allocated yet)
-  std::size_t size;  ///< usable bytes
-  void* mapping;     ///< start of the stack's own mapping (guard page included);
-                     ///< a stack carved from a slab: base
-  std::size_t mapping_size;
-  bool guarded;     ///< true: a PROT_NONE page lies just below base
-  StackSlab* slab;  ///< the slab an unguarded stack was carved from (stack_pool.cpp)
+  std::size_t size;  ///< usable bytes; until allocated, the size asked for
+  StackSlab* slab;   ///< the slab an unguarded stack was carved from (stack_pool.cpp)
+  bool guarded;      ///< true: its own mapping, a PROT_NONE page just below base
 };
 
 /// A timer entry; each Task has one, used by sleep and timed waits.
@@ -69,24 +66,30 @@ struct ExceptionState {
   unsigned int uncaught_exceptions;  ///< exceptions thrown and not yet caught
 };
 
-constexpr std::size_t kTaskNameSize = 32;
+/// The alignment a callable may need to live inside its Task (a stricter one
+/// goes to the heap): a pointer's, so that no padding precedes the buffer.
+constexpr std::size_t kInlineClosureAlign = alignof(void*);
 
+/// The longest name a task keeps (longer ones are cut), NUL excluded.
+constexpr std::size_t kTaskNameMax = 31;
+
+// The fields are ordered so that none leaves padding: a million parked tasks
+// pay for every byte (docs/performance.md).
 struct Task {
   // ---- identity -------------------------------------------------------------
   TaskId id;                 ///< unique, never reused, starts at 1
-  char name[kTaskNameSize];  ///< NUL-terminated; "" when unnamed
+  const char* name;          ///< NUL-terminated, on the heap; nullptr when unnamed
   const char* created_file;  ///< file of the `go` / spawn() call
   int created_line;          ///< line of the `go` / spawn() call
 
   // ---- state ----------------------------------------------------------------
   TaskState state;                ///< see task_state.h
   WaitReason wait_reason;         ///< why it is parked (none while runnable)
+  bool unwindable;                ///< park may throw ForcedUnwind at destruction
+  bool unwind_requested;          ///< set by ~Scheduler to unwind a parked task
   const void* wait_object;        ///< channel, mutex, io_sentry, ... or nullptr
   std::int64_t wait_arg;          ///< fd, nfds, ... (meaning per WaitReason)
   std::int64_t wait_deadline_ns;  ///< when a timed park ends; 0: no deadline
-  bool unwindable;                ///< park may throw ForcedUnwind at destruction
-  bool unwind_requested;          ///< set by ~Scheduler to unwind a parked task
-  bool unwind_thrown;             ///< ForcedUnwind was thrown into it (once is all it takes)
 
   // ---- parking (see park.cpp for the protocol) ------------------------------
   /// (epoch << 2) | phase. Phases: 0 running (or woken), 1 parking (armed,
@@ -101,22 +104,30 @@ struct Task {
   Task* run_next;            ///< link in a run queue
   Task* registry_prev;       ///< links in the task registry
   Task* registry_next;
-  std::uint64_t switch_count;  ///< times it was swapped in
-  void* tsan_fiber;            ///< ThreadSanitizer fiber (TSan builds only)
+  std::uint64_t switch_count;     ///< times it was swapped in
+#if defined(__SANITIZE_THREAD__)  // every TU of a ThreadSanitizer build
+  void* tsan_fiber;               ///< ThreadSanitizer fiber
+#endif
 
   // ---- execution context ----------------------------------------------------
   void* context;  ///< Boost.Context handle; nullptr before first run
   TaskStack stack;
   SavedRegisters saved;       ///< for debuggers: where the task stopped
   ExceptionState exceptions;  ///< its exception state while switched out
-  std::size_t requested_stack_size;
-  TaskLocals* locals;  ///< its co_cls values and last co_defer; nullptr until first used
+  TaskLocals* locals;         ///< its co_cls values and last co_defer; nullptr until first used
 
   // ---- the callable ---------------------------------------------------------
   const ClosureOps* closure_ops;
-  void* closure;  ///< points into inline_closure or to the heap
-  alignas(16) unsigned char inline_closure[64];
+  void* closure;       ///< points into inline_closure or to the heap
+  bool unwind_thrown;  ///< ForcedUnwind was thrown into it (once is all it takes)
+  /// A callable of at most this size and kInlineClosureAlign lives here.
+  alignas(kInlineClosureAlign) unsigned char inline_closure[64];
 };
+
+/// The task's name, "" when it has none.
+inline const char* task_name(const Task& task) noexcept {
+  return task.name != nullptr ? task.name : "";
+}
 
 /// The first code a task runs on its own stack: the callable, then done.
 [[noreturn]] void task_main(Task* task) noexcept;
@@ -133,8 +144,9 @@ const char* describe_task(const Task* task, char* buf, std::size_t size) noexcep
 /// Frees a finished or abandoned task (stack back to the pool first).
 void destroy_task(Task* task) noexcept;
 
-/// Copies `name` into task->name, truncating.
-void set_task_name(Task* task, const char* name, std::size_t length) noexcept;
+/// Copies `name` (cut to kTaskNameMax bytes) to the heap for task->name;
+/// false when malloc fails. An empty name allocates nothing.
+bool set_task_name(Task* task, const char* name, std::size_t length) noexcept;
 
 }  // namespace detail
 }  // namespace co

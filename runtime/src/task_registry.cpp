@@ -57,7 +57,7 @@ namespace {
 __attribute__((no_sanitize("thread"))) TaskInfo describe(const detail::Task& t) {
   TaskInfo info;
   info.id = t.id;
-  info.name = t.name;
+  info.name = task_name(t);
   info.state = t.state;
   info.wait_reason = t.wait_reason;
   info.created_file = t.created_file;

@@ -426,7 +426,7 @@ class JsonTrace {
 
   TaskTrack& NewTrack(const Task* tk, Micros t) {
     TaskTrack& track = tracks_[tk->id];
-    track.label = tk->name[0] != '\0' ? fmt::format("task {} {}", tk->id, tk->name)
+    track.label = tk->name != nullptr ? fmt::format("task {} {}", tk->id, tk->name)
                                       : fmt::format("task {}", tk->id);
     track.phase = Phase::runnable;
     track.since = t;

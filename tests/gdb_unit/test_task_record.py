@@ -14,7 +14,7 @@ REASONS = {0: "none", 1: "fd_readable", 2: "fd_writable", 3: "poll", 4: "sleep",
 # A Task as a compiler might lay it out: (name, offset, size, signed, enum names).
 TASK = [
     ("id", 0, 8, False, None),
-    ("name", 8, 32, False, None),
+    ("name", 8, 8, False, None),  # a char* (the bytes up to 40 are fields the toolkit skips)
     ("created_file", 40, 8, False, None),
     ("created_line", 48, 4, True, None),
     ("state", 52, 4, False, STATES),
@@ -33,6 +33,7 @@ PROCESSER = [("index", 0, 4, True, None), ("current", 8, 8, False, None), ("thre
 TASK_ADDRESS = 0x7000_0000
 PROCESSER_ADDRESS = 0x6000_0000
 FILE_ADDRESS = 0x5000_0000
+NAME_ADDRESS = 0x5100_0000
 
 
 def fields(table):
@@ -45,9 +46,11 @@ def layout():
 
 def task_bytes(task_id=7, name=b"reader-1", state=1, reason=1, wait_object=0, wait_arg=5, deadline=0,
                processer=PROCESSER_ADDRESS, saved_pc=0x401000, stack=(0x10000, 0x8000)):
+    """name: the text its name pointer leads to (b"": a null pointer, unnamed;
+    None: a pointer to memory that cannot be read)."""
     raw = bytearray(192)
-    struct.pack_into("<Q", raw, 0, task_id)
-    raw[8:8 + len(name)] = name
+    struct.pack_into("<QQ", raw, 0, task_id, NAME_ADDRESS if name != b"" else 0)
+    names[NAME_ADDRESS] = name
     struct.pack_into("<QiII", raw, 40, FILE_ADDRESS, 42, state, reason)
     struct.pack_into("<QqqQQ", raw, 64, wait_object, wait_arg, deadline, 0xC0FFEE, processer)
     struct.pack_into("<8Q", raw, 104, saved_pc, 0x17f00, 0x17f80, 1, 2, 3, 4, 5)
@@ -57,6 +60,10 @@ def task_bytes(task_id=7, name=b"reader-1", state=1, reason=1, wait_object=0, wa
 
 def processer_bytes(index=1, current=0, thread_id=4242):
     return struct.pack("<i4xQi4x", index, current, thread_id)
+
+
+# What each name pointer leads to, as task_bytes() set it (None: unreadable).
+names = {}
 
 
 def record(raw, processer=None):
@@ -71,7 +78,11 @@ def record(raw, processer=None):
         assert address == FILE_ADDRESS, hex(address)
         return "/src/app/server.cpp"
 
-    return TaskRecord(layout(), TASK_ADDRESS, raw[:layout().task_size], read_processer, read_file_name)
+    def read_name(address):
+        text = names[address]
+        return text.decode() if text is not None else None
+
+    return TaskRecord(layout(), TASK_ADDRESS, raw[:layout().task_size], read_processer, read_file_name, read_name)
 
 
 class LayoutTest(unittest.TestCase):
@@ -91,8 +102,6 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(signed.read(struct.pack("<i", -3)), -3)
         self.assertEqual(Field(0, 4).read(struct.pack("<i", -3)), 0xFFFFFFFD)
         self.assertEqual(Field(0, 4, names=STATES).text(struct.pack("<I", 9)), "invalid(9)")
-        self.assertEqual(Field(0, 8).chars(b"abc\0def\0"), "abc")
-        self.assertEqual(Field(0, 4).chars(b"full"), "full")  # no NUL: the whole array
 
     def test_without_gdb(self):
         toolkit_path.assert_no_gdb(self)
@@ -168,6 +177,12 @@ class TaskRecordTest(unittest.TestCase):
         self.assertEqual(unnamed.summary(), '#7 "" sleep (sleep) created at /src/app/server.cpp:42 processer 0')
         unqueued = record(task_bytes(state=0, reason=0, processer=0))
         self.assertEqual(unqueued.summary(), '#7 "reader-1" runnable created at /src/app/server.cpp:42')
+
+
+class NameTest(unittest.TestCase):
+    def test_a_name_that_cannot_be_read_is_said_so(self):
+        task = record(task_bytes(name=None))
+        self.assertEqual(task.name, "<name unreadable at 0x51000000>")
 
 
 if __name__ == "__main__":
