@@ -53,7 +53,7 @@
 
 namespace co {
 namespace detail {
-thread_local Processer* t_processer = nullptr;
+constinit thread_local Processer* t_processer = nullptr;
 
 namespace {
 

@@ -80,7 +80,7 @@ enum class IdleMode : int {
 class Processer;
 /// This thread's processer. Initial-exec TLS: one %fs-relative load, not a
 /// __tls_get_addr call, on every switch (libcoscope is loaded at start-up).
-extern thread_local Processer* t_processer __attribute__((tls_model("initial-exec")));
+extern thread_local constinit Processer* t_processer __attribute__((tls_model("initial-exec")));
 
 class Processer {
  public:
