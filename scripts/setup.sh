@@ -18,6 +18,8 @@ PACKAGES=(
   python3
   gdb
   clang-format
+  # the runtime's and hooks' static checks (ctest clang_tidy, config in .clang-tidy)
+  clang-tidy
   # the Python's lint (ctest python_lint, config in .flake8)
   flake8
   # libraries the runtime links

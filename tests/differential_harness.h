@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_util.h"
 #include "test_watchdog.h"
 
 namespace coscope_test {
@@ -81,9 +82,9 @@ inline Outcome Result(long long ret, const void* buf) {
 /// Times `call` (a lambda returning Outcome).
 template <class Call>
 Outcome Timed(Call&& call) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   Outcome o = call();
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  o.seconds = SecondsSince(start);
   return o;
 }
 

@@ -43,16 +43,10 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using coscope_test::DelayedReplyServer;
 using coscope_test::LoopbackAddress;
+using coscope_test::SecondsSince;
+using coscope_test::SpawnOn;
+using coscope_test::TicksDuring;
 using coscope_test::Watchdog;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <class F>
-void SpawnOn(co::Scheduler& sched, F&& fn, std::string_view name = {}) {
-  co::spawn(std::forward<F>(fn), co::SpawnOptions{name, 0, &sched});
-}
 
 /// Open file descriptors of this process (entries of /proc/self/fd; the
 /// directory's own fd is counted every time, so it cancels out).
@@ -381,32 +375,6 @@ class DelayedStdin {
   std::binary_semaphore armed_{0};
   std::thread writer_;
 };
-
-// Runs `blocking_call` in one coroutine while a second coroutine ticks every
-// 10 ms on the same single worker; returns how often it ticked during the call.
-template <class Call>
-int TicksDuring(Call&& blocking_call) {
-  co::Scheduler sched;
-  std::atomic<int> ticks{0};
-  std::atomic<bool> done{false};
-  int ticks_during = -1;
-  SpawnOn(sched, [&] {
-    while (!done.load()) {
-      co::co_sleep(10);
-      ticks.fetch_add(1);
-    }
-  });
-  SpawnOn(sched, [&] {
-    co::co_sleep(20);  // the ticker is running by now
-    const int before = ticks.load();
-    blocking_call();
-    ticks_during = ticks.load() - before;
-    done.store(true);
-  });
-  Watchdog wd("ticker and blocking call", 30s);
-  sched.RunUntilNoTask();
-  return ticks_during;
-}
 
 // A hooked read or write that got EAGAIN parks without asking the kernel
 // again: it trusts the reactor's edge count, read before the try, to tell an

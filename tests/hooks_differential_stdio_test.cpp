@@ -27,6 +27,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using coscope_test::Channel;
 using coscope_test::Env;
 using coscope_test::FdPair;
 using coscope_test::Gives;
@@ -34,17 +35,11 @@ using coscope_test::Outcome;
 using coscope_test::Result;
 using coscope_test::RunBoth;
 
-FdPair UnixStreamPair() {
-  int fds[2] = {-1, -1};
-  socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-  return {fds[0], fds[1]};
-}
-
 // After fclose, the fd number belongs to whatever gets it next: an eventfd
 // read waits for its counter, not for the closed socket's SO_RCVTIMEO.
 TEST(HooksStdio, AfterFcloseTheFdNumberIsANewFd) {
   auto o = RunBoth([](Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     const timeval rcvtimeo{0, 50'000};
     setsockopt(p.rd, SOL_SOCKET, SO_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
     const int number = p.rd;
@@ -69,7 +64,7 @@ TEST(HooksStdio, AfterFcloseTheFdNumberIsANewFd) {
 // would, even after the runtime had made it O_NONBLOCK underneath.
 TEST(HooksStdio, AFileOnAManagedSocketReadsAsBlocking) {
   auto o = RunBoth([](Env&) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     char c = 0;
     (void)!write(p.wr, "a", 1);
     (void)!read(p.rd, &c, 1);  // in a coroutine the runtime makes p.rd O_NONBLOCK here
@@ -96,7 +91,7 @@ TEST(HooksStdio, AFileOnAManagedSocketReadsAsBlocking) {
 // fclose wakes the tasks waiting on the fd, as close does (docs/hooks.md):
 // their poll reports POLLNVAL at once instead of waiting for its timeout.
 TEST(HooksStdio, FcloseWakesTheTasksWaitingOnTheFd) {
-  FdPair p = UnixStreamPair();
+  FdPair p = coscope_test::Open(Channel::socketpair);
   FILE* file = fdopen(p.rd, "r");
   pollfd pfd{p.rd, POLLIN, 0};
   int polled = -1;
@@ -104,9 +99,9 @@ TEST(HooksStdio, FcloseWakesTheTasksWaitingOnTheFd) {
   co::Scheduler sched;
   co::spawn(
       [&] {
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = coscope_test::Clock::now();
         polled = poll(&pfd, 1, 3000);
-        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        seconds = coscope_test::SecondsSince(start);
       },
       co::SpawnOptions{"poller", 0, &sched});
   co::spawn(

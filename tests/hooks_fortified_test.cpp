@@ -33,16 +33,18 @@
 
 #include "differential_harness.h"
 #include "loopback_fds.h"
-#include "test_watchdog.h"
+#include "test_util.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using coscope_test::Channel;
 using coscope_test::FdPair;
 using coscope_test::Gives;
 using coscope_test::Outcome;
 using coscope_test::Result;
 using coscope_test::RunBoth;
+using coscope_test::TicksDuring;
 
 // A length the compiler cannot see: with the buffer's size known, the
 // fortified headers then call the _chk function.
@@ -76,42 +78,6 @@ Outcome ReadChk(ChkCall call, int fd, std::size_t len = 64) {
   return Gives(-2);
 }
 
-FdPair UnixStreamPair() {
-  int fds[2] = {-1, -1};
-  socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-  return {fds[0], fds[1]};
-}
-
-// Runs `blocking_call` in one coroutine while a second one ticks every 10 ms
-// on the same single worker; returns how often it ticked during the call.
-template <class Call>
-int TicksDuring(Call&& blocking_call) {
-  co::Scheduler sched;
-  std::atomic<int> ticks{0};
-  std::atomic<bool> done{false};
-  int ticks_during = -1;
-  co::spawn(
-      [&] {
-        while (!done.load()) {
-          co::co_sleep(10);
-          ticks.fetch_add(1);
-        }
-      },
-      co::SpawnOptions{"ticker", 0, &sched});
-  co::spawn(
-      [&] {
-        co::co_sleep(20);  // the ticker is running by now
-        const int before = ticks.load();
-        blocking_call();
-        ticks_during = ticks.load() - before;
-        done.store(true);
-      },
-      co::SpawnOptions{"caller", 0, &sched});
-  coscope_test::Watchdog wd("ticker and blocking call", 30s);
-  sched.RunUntilNoTask();
-  return ticks_during;
-}
-
 // Writes `data` into `fd` from a thread after `delay`: it arrives whether or
 // not the worker thread is blocked.
 std::thread WriteLater(int fd, std::string data, std::chrono::milliseconds delay) {
@@ -126,7 +92,7 @@ class FortifiedRead : public ::testing::TestWithParam<ChkCall> {};
 TEST_P(FortifiedRead, WaitsForDataAsTheKernelDoes) {
   const ChkCall call = GetParam();
   auto o = RunBoth([call](coscope_test::Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     env.After(30ms, [&] { (void)!write(p.wr, "hello", 5); });
     Outcome r = ReadChk(call, p.rd);
     env.JoinHelpers();
@@ -141,7 +107,7 @@ TEST_P(FortifiedRead, WaitsForDataAsTheKernelDoes) {
 TEST_P(FortifiedRead, WaitsOnAnFdTheRuntimeMadeNonBlocking) {
   const ChkCall call = GetParam();
   auto o = RunBoth([call](coscope_test::Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     char c = 0;
     (void)!write(p.wr, "a", 1);
     (void)!read(p.rd, &c, 1);  // a plain (hooked) read: the runtime's O_NONBLOCK from here on
@@ -155,7 +121,7 @@ TEST_P(FortifiedRead, WaitsOnAnFdTheRuntimeMadeNonBlocking) {
 }
 
 TEST_P(FortifiedRead, ParksTheTaskNotTheThread) {
-  FdPair p = UnixStreamPair();
+  FdPair p = coscope_test::Open(Channel::socketpair);
   std::thread writer;
   Outcome r;
   const int ticks = TicksDuring([&] {
@@ -173,7 +139,7 @@ TEST_P(FortifiedRead, ParksTheTaskNotTheThread) {
 TEST_P(FortifiedRead, LengthBeyondTheBufferAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   const ChkCall call = GetParam();
-  FdPair p = UnixStreamPair();
+  FdPair p = coscope_test::Open(Channel::socketpair);
   (void)!write(p.wr, "data", 4);
   EXPECT_DEATH(ReadChk(call, p.rd, 65), "buffer overflow detected");
   EXPECT_DEATH(
@@ -210,7 +176,7 @@ class FortifiedPoll : public ::testing::TestWithParam<PollCall> {};
 TEST_P(FortifiedPoll, WaitsForReadinessAsTheKernelDoes) {
   const PollCall call = GetParam();
   auto o = RunBoth([call](coscope_test::Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     env.After(30ms, [&] { (void)!write(p.wr, "x", 1); });
     Outcome r = PollChk(call, p.rd);
     env.JoinHelpers();
@@ -221,7 +187,7 @@ TEST_P(FortifiedPoll, WaitsForReadinessAsTheKernelDoes) {
 }
 
 TEST_P(FortifiedPoll, ParksTheTaskNotTheThread) {
-  FdPair p = UnixStreamPair();
+  FdPair p = coscope_test::Open(Channel::socketpair);
   std::thread writer;
   Outcome r;
   const int ticks = TicksDuring([&] {
@@ -258,7 +224,7 @@ INSTANTIATE_TEST_SUITE_P(Calls, FortifiedPoll, ::testing::Values(PollCall::poll,
 // F_GETFL shows the flags the program set, not the runtime's O_NONBLOCK.
 TEST(Fcntl64, GetflHidesTheRuntimesNonblocking) {
   auto o = RunBoth([](coscope_test::Env&) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     char c = 0;
     (void)!write(p.wr, "a", 1);
     (void)!read(p.rd, &c, 1);  // in a coroutine the runtime makes p.rd O_NONBLOCK here
@@ -275,7 +241,7 @@ TEST(Fcntl64, GetflHidesTheRuntimesNonblocking) {
 // fd fail at once with EAGAIN; it must not park until data comes.
 TEST(Fcntl64, ProgramsNonblockingGivesEagainAtOnce) {
   auto o = RunBoth([](coscope_test::Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     const int flags = fcntl(p.rd, F_GETFL);
     fcntl(p.rd, F_SETFL, flags | O_NONBLOCK);
     env.After(300ms, [&] { (void)!write(p.wr, "late", 4); });
@@ -293,7 +259,7 @@ TEST(Fcntl64, ProgramsNonblockingGivesEagainAtOnce) {
 // again, and F_GETFL agrees.
 TEST(Fcntl64, ClearingNonblockingMakesReadsWaitAgain) {
   auto o = RunBoth([](coscope_test::Env& env) {
-    FdPair p = UnixStreamPair();
+    FdPair p = coscope_test::Open(Channel::socketpair);
     const int flags = fcntl(p.rd, F_GETFL);
     fcntl(p.rd, F_SETFL, flags | O_NONBLOCK);
     fcntl(p.rd, F_SETFL, flags & ~O_NONBLOCK);

@@ -6,7 +6,6 @@
 //
 // Each scenario runs in a death test's child process, at 1, 2 and 4 workers.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <coscope/coscope.h>
 
@@ -15,16 +14,13 @@
 #include <memory>
 #include <thread>
 
+#include "test_util.h"
 #include "worker_fixture.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-
-void NoCoreDumps() {
-  rlimit none{0, 0};
-  setrlimit(RLIMIT_CORE, &none);
-}
+using coscope_test::NoCoreDumps;
 
 // Runs `body` (which spawns on `s`) at `workers` workers until no task is left.
 template <class F>

@@ -45,6 +45,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using coscope_test::Eventually;
+using coscope_test::MsSince;
 
 std::int64_t MsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
@@ -416,7 +417,7 @@ TEST_P(Sched, ZeroNegativeAndPastSleepsReturnPromptly) {
       co::this_task::sleep_until(Clock::now() - 1s);
       co::co_sleep(0);
     }
-    elapsed_ms = MsBetween(t0, Clock::now());
+    elapsed_ms = MsSince(t0);
   });
   EXPECT_GE(elapsed_ms, 0);
   EXPECT_LT(elapsed_ms, 1000) << "400 zero-length sleeps took " << elapsed_ms << " ms";
@@ -433,7 +434,7 @@ TEST_P(Sched, SleepingTaskLeavesTheWorkerToOthers) {
   h.Spawn([&] {
     const auto t0 = Clock::now();
     co::co_sleep(50);
-    late_ms = MsBetween(t0, Clock::now()) - 50;
+    late_ms = MsSince(t0) - 50;
     sleeper_done = true;
   });
   h.Spawn([&] {
@@ -455,7 +456,7 @@ TEST(SleepOutsideTask, BlocksTheThread) {
   ASSERT_EQ(co::this_task::id(), 0u);
   auto t0 = Clock::now();
   co::co_sleep(30);
-  auto ms = MsBetween(t0, Clock::now());
+  auto ms = MsSince(t0);
   EXPECT_GE(Clock::now() - t0, 30ms);
   EXPECT_LE(ms, 500);
 
@@ -467,7 +468,7 @@ TEST(SleepOutsideTask, BlocksTheThread) {
   co::this_task::sleep_for(0ms);
   co::this_task::sleep_for(-10ms);
   co::this_task::yield();  // outside a task: just the thread
-  EXPECT_LT(MsBetween(t0, Clock::now()), 100);
+  EXPECT_LT(MsSince(t0), 100);
 }
 
 // ---- registry ---------------------------------------------------------------
@@ -618,7 +619,7 @@ void CheckHundredThousand(Harness& h) {
   std::sort(ids.begin(), ids.end());
   EXPECT_NE(ids.front(), 0u) << "some task did not run";
   EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "two tasks share an id";
-  ::testing::Test::RecordProperty("elapsed_ms", std::to_string(MsBetween(t0, Clock::now())));
+  ::testing::Test::RecordProperty("elapsed_ms", std::to_string(MsSince(t0)));
 }
 
 TEST_P(SchedPolicy, HundredThousandTasksRunOnce) {

@@ -24,19 +24,14 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-long long MsSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-bool TraceEnvSet() {
-  const char* env = std::getenv("COSCOPE_TRACE");
-  return env != nullptr && *env != '\0';
-}
+using coscope_test::MsSince;
+using coscope_test::TraceEnvSet;
 
 /// Points fd 2 at an anonymous file until destroyed (raw system calls: the
 /// test's own plumbing stays out of the hooks).

@@ -40,6 +40,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using coscope_test::Eventually;
 using coscope_test::MsSince;
+using coscope_test::NoCoreDumps;
+using coscope_test::TraceEnvSet;
 
 std::optional<co::TaskInfo> FindTask(co::TaskId id) {
   for (co::TaskInfo& t : co::snapshot_tasks()) {
@@ -69,12 +71,6 @@ class Counted {
  private:
   std::atomic<int>* destroyed_;
 };
-
-/// For death tests: no core file for the crash we provoke.
-void NoCoreDumps() {
-  rlimit none{0, 0};
-  setrlimit(RLIMIT_CORE, &none);
-}
 
 // ---- spawn forms, ids, this_task::id ----------------------------------------
 
@@ -1007,11 +1003,6 @@ TEST(SchedulerDestruction, NeverStartedSchedulerFreesItsTasks) {
 }
 
 // ---- tracing -------------------------------------------------------------------
-
-bool TraceEnvSet() {
-  const char* env = std::getenv("COSCOPE_TRACE");
-  return env != nullptr && *env != '\0';
-}
 
 TEST(Tracing, OffByDefaultPrintsNothing) {
   if (TraceEnvSet()) GTEST_SKIP() << "COSCOPE_TRACE is set in the environment";

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "delayed_reply_server.h"
+#include "test_util.h"
 #include "test_watchdog.h"
 
 extern char** environ;
@@ -36,16 +37,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using coscope_test::DelayedReplyServer;
+using coscope_test::SecondsSince;
+using coscope_test::SpawnOn;
 using coscope_test::Watchdog;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <class F>
-void SpawnOn(co::Scheduler& sched, F&& fn) {
-  co::spawn(std::forward<F>(fn), co::SpawnOptions{{}, 0, &sched});
-}
 
 // ---- libcurl ---------------------------------------------------------------
 

@@ -185,7 +185,9 @@ ThreadSyscall read_thread_syscall(long tid) noexcept {
     if (!parse_field(p, &field)) return call;
     arg = static_cast<std::uint64_t>(field);
   }
-  if (parse_field(p, &field) && parse_field(p, &field)) {  // sp, then pc
+  // The stack pointer, then the pc: the same call twice, on purpose.
+  // NOLINTNEXTLINE(misc-redundant-expression)
+  if (parse_field(p, &field) && parse_field(p, &field)) {
     call.pc = static_cast<std::uintptr_t>(field);
   }
   return call;

@@ -79,8 +79,10 @@ struct Micros;
 template <>
 struct fmt::formatter<co::detail::Micros> {
   constexpr auto parse(format_parse_context& ctx) { return ctx.begin(); }
+  // The return type is spelled out: fmt asks for it before the definition
+  // below, and clang cannot deduce it there.
   template <class Context>
-  auto format(const co::detail::Micros& t, Context& ctx) const;
+  auto format(const co::detail::Micros& t, Context& ctx) const -> decltype(ctx.out());
 };
 
 namespace co {
@@ -636,7 +638,8 @@ void json_forget_in_child() noexcept {
 }  // namespace co
 
 template <class Context>
-auto fmt::formatter<co::detail::Micros>::format(const co::detail::Micros& t, Context& ctx) const {
+auto fmt::formatter<co::detail::Micros>::format(const co::detail::Micros& t, Context& ctx) const
+    -> decltype(ctx.out()) {
   const std::int64_t ns = t.ns < 0 ? 0 : t.ns;  // a clock never runs back; be safe
   return fmt::format_to(ctx.out(), "{}.{:03}", ns / 1000, ns % 1000);
 }

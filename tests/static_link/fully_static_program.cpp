@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include "../test_util.h"
+
 namespace {
 
 int failures = 0;
@@ -33,12 +35,6 @@ void expect(bool ok, const char* what) {
     std::printf("fully_static_program: FAIL: %s\n", what);
     ++failures;
   }
-}
-
-long long ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
 }
 
 // How many live tasks named `name` are parked in `state` for `reason`.
@@ -70,13 +66,13 @@ int main() {
   const int first = socket(AF_INET, SOCK_STREAM, 0);
   expect(connect(first, addr, sizeof address) == 0, "main's connect failed");
 
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = coscope_test::Clock::now();
   int slept = 0;
   long long sleeps_ms = 0;
   for (int i = 0; i < 3; ++i) {
     co::spawn(
         [&] {
-          if (usleep(300'000) == 0 && ++slept == 3) sleeps_ms = ms_since(start);
+          if (usleep(300'000) == 0 && ++slept == 3) sleeps_ms = coscope_test::MsSince(start);
         },
         {"sleeper"});
   }
@@ -86,7 +82,7 @@ int main() {
       [&] {
         const int fd = socket(AF_INET, SOCK_STREAM, 0);
         connect_result = connect(fd, addr, sizeof address);
-        connect_ms = ms_since(start);
+        connect_ms = coscope_test::MsSince(start);
         close(fd);
       },
       {"connector"});

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "../test_util.h"
+
 int main() {
   using usleep_fn = int (*)(unsigned);
   auto hooked_usleep = reinterpret_cast<usleep_fn>(dlsym(RTLD_DEFAULT, "usleep"));
@@ -19,7 +21,7 @@ int main() {
     std::printf("static_hooks_probe: FAIL: usleep not found\n");
     return 1;
   }
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = coscope_test::Clock::now();
   int finished = 0;
   for (int i = 0; i < 3; ++i) {
     go[hooked_usleep, &finished] {
@@ -27,9 +29,7 @@ int main() {
     };
   }
   co_sched.RunUntilNoTask();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
+  const auto ms = coscope_test::MsSince(start);
   std::printf("static_hooks_probe: 3 sleeps of 300 ms took %lld ms\n", static_cast<long long>(ms));
   if (finished != 3) {
     std::printf("static_hooks_probe: FAIL: %d of 3 sleeps returned 0\n", finished);

@@ -127,5 +127,7 @@ TaskId spawn(F&& fn, const SpawnOptions& options = {}, const char* file = __buil
 
 }  // namespace co
 
-/// `go CALLABLE;` spawns CALLABLE on co_sched, as libgo writes it.
+/// `go CALLABLE;` spawns CALLABLE on co_sched, as libgo writes it (the
+/// expansion ends in the operator that takes CALLABLE: no parentheses).
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define go ::co::detail::GoSite{__FILE__, __LINE__} -
