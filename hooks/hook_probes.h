@@ -2,7 +2,7 @@
 // task, and those that never do but change what the runtime knows of an fd
 // or a signal (socket, pipe, dup, fcntl, setsockopt, sigaction, ...). USDT
 // probes, provider "coscope"; the mechanism is described in
-// runtime/src/probes.h:
+// runtime/src/debug/probes.h:
 //
 //   coscope:NAME_enter(subject)            as the hook starts
 //   coscope:NAME_exit(subject, result)     just before it returns
@@ -33,8 +33,8 @@
 // gdb/coscope/hook_probes.py (its test checks the two agree).
 #pragma once
 
-#include "probes.h"
-#include "trace_log.h"
+#include "debug/probes.h"
+#include "debug/trace_log.h"
 
 // Each probe also feeds the trace's hooked-call slices (COSCOPE_TRACE=FILE.json):
 // one predicted branch when tracing is off.

@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "stack_pool.h"     // set_guard_budget_for_testing (runtime/src)
-#include "task_registry.h"  // the stack of a task (runtime/src)
+#include "debug/task_registry.h"  // the stack of a task (runtime/src)
+#include "stack_pool.h"           // set_guard_budget_for_testing (runtime/src)
 #include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"

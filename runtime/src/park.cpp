@@ -19,12 +19,12 @@
 
 #include <cerrno>
 
-#include "probes.h"
+#include "debug/probes.h"
+#include "debug/trace_log.h"
 #include "processer.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {

@@ -44,12 +44,12 @@
 #include <cerrno>
 
 #include "context.h"
-#include "probes.h"
+#include "debug/probes.h"
+#include "debug/trace_log.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
 #include "stall_watchdog.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {

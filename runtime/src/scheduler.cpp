@@ -12,12 +12,12 @@
 #include <string>
 
 #include "context.h"
-#include "reactor.h"
-#include "scheduler_registry.h"
+#include "debug/scheduler_registry.h"
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
+#include "io/reactor.h"
 #include "stack_pool.h"
 #include "stall_watchdog.h"
-#include "task_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {

@@ -11,14 +11,14 @@
 
 #include "context.h"
 #include "coscope/spawn.h"
+#include "debug/probes.h"
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
 #include "hook_families.h"
-#include "probes.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
 #include "task_memory.h"
-#include "task_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace {
