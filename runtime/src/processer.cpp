@@ -46,6 +46,7 @@
 #include "context.h"
 #include "debug/probes.h"
 #include "debug/trace_log.h"
+#include "park_word.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
@@ -201,9 +202,7 @@ void Processer::SwapIn(Task* tk) {
       SpinLock* unlock = tk->unlock_after_switch;
       tk->unlock_after_switch = nullptr;
       // Publish "off CPU" before a waker can find the task through `unlock`.
-      std::uint64_t w = tk->wait_word.load(std::memory_order_relaxed);
-      bool parked = (w & 3) == 1 && tk->wait_word.compare_exchange_strong(
-                                        w, (w & ~std::uint64_t{3}) | 2, std::memory_order_acq_rel);
+      const bool parked = mark_parked(tk);
       if (unlock != nullptr) unlock->unlock();
       if (!parked) {
         // Woken before it was off its stack: the waker left the requeue to us.

@@ -16,6 +16,7 @@
 #include "debug/task_registry.h"
 #include "debug/trace_log.h"
 #include "io/reactor.h"
+#include "park_word.h"
 #include "stack_pool.h"
 #include "stall_watchdog.h"
 
@@ -374,7 +375,7 @@ void SchedulerCore::UnwindAllTasks() {
       if (t.state != TaskState::runnable && t.state != TaskState::done) parked.push_back(&t);
     });
     for (Task* t : parked) {
-      wake(WaitTicket{t, t->wait_word.load(std::memory_order_acquire) >> 2}, Waker::unwind);
+      wake(latest_ticket(t), Waker::unwind);
     }
     // Tasks that never ran are freed without running; the rest unwind.
     TaskQueue to_unwind;
