@@ -123,11 +123,11 @@ std::size_t Processer::StealInbox(TaskQueue& out) noexcept {
 }
 
 void Processer::Notify() noexcept {
-  int m = idle_mode.load(std::memory_order_seq_cst);
-  if (m == static_cast<int>(IdleMode::sleeping)) {
+  const IdleMode m = idle_mode.load(std::memory_order_seq_cst);
+  if (m == IdleMode::sleeping) {
     wake_signal.store(1, std::memory_order_seq_cst);
     ::syscall(SYS_futex, &wake_signal, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-  } else if (m == static_cast<int>(IdleMode::polling)) {
+  } else if (m == IdleMode::polling) {
     core->idle_waiter->Interrupt();
   }
 }

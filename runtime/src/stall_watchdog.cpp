@@ -272,7 +272,7 @@ class Watchdog {
 
   static bool Active(const Processer* p) noexcept {
     return p->ThreadIdForWatchdog() != 0 &&
-           p->idle_mode.load(std::memory_order_seq_cst) == static_cast<int>(IdleMode::running);
+           p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::running;
   }
 
   bool AnyActive() {
