@@ -49,8 +49,9 @@ std::int64_t timeval_ns(const void* value, socklen_t len) {
 int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   int conn = co::hooks::hooked_read(fd, [&] { return accept4_f(fd, addr, len, flags); });
   if (conn >= 0) {
-    co::detail::fd_ctx_on_open(conn, true, is_stream_type(socket_type_of(conn)),
-                               (flags & SOCK_NONBLOCK) != 0);
+    co::detail::fd_ctx_on_open(conn, {.is_socket = true,
+                                      .stream = is_stream_type(socket_type_of(conn)),
+                                      .user_nonblocking = (flags & SOCK_NONBLOCK) != 0});
   }
   return conn;
 }
@@ -232,7 +233,9 @@ int socket(int domain, int type, int protocol) {
   ensure_init();
   int fd = socket_f(domain, type, protocol);
   if (fd >= 0) {
-    co::detail::fd_ctx_on_open(fd, true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+    co::detail::fd_ctx_on_open(fd, {.is_socket = true,
+                                    .stream = is_stream_type(type),
+                                    .user_nonblocking = (type & SOCK_NONBLOCK) != 0});
   }
   COSCOPE_HOOK_EXIT(socket, domain, fd);
   return fd;
@@ -244,7 +247,9 @@ int socketpair(int domain, int type, int protocol, int sv[2]) {
   int r = socketpair_f(domain, type, protocol, sv);
   if (r == 0) {
     for (int i = 0; i < 2; ++i) {
-      co::detail::fd_ctx_on_open(sv[i], true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+      co::detail::fd_ctx_on_open(sv[i], {.is_socket = true,
+                                         .stream = is_stream_type(type),
+                                         .user_nonblocking = (type & SOCK_NONBLOCK) != 0});
     }
   }
   COSCOPE_HOOK_EXIT(socketpair, domain, r);
@@ -257,7 +262,8 @@ int pipe2(int fds[2], int flags) {
   int r = pipe2_f(fds, flags);
   if (r == 0) {
     for (int i = 0; i < 2; ++i) {
-      co::detail::fd_ctx_on_open(fds[i], false, true, (flags & O_NONBLOCK) != 0);
+      co::detail::fd_ctx_on_open(fds[i],
+                                 {.stream = true, .user_nonblocking = (flags & O_NONBLOCK) != 0});
     }
   }
   COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe2, r);
@@ -269,7 +275,7 @@ int pipe(int fds[2]) {
   ensure_init();
   int r = pipe_f(fds);
   if (r == 0) {
-    for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], false, true, false);
+    for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], {.stream = true});
   }
   COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe, r);
   return r;

@@ -97,14 +97,14 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
   return ctx;
 }
 
-FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking) noexcept {
+FdCtx* fd_ctx_on_open(int fd, FdOpened opened) noexcept {
   FdCtx* ctx = slot(fd, true);
   if (ctx == nullptr) return nullptr;
   ctx->lock.lock();
-  ctx->is_socket = is_socket;
+  ctx->is_socket = opened.is_socket;
   ctx->managed = true;
-  ctx->stream = stream;
-  ctx->user_nonblocking = user_nonblocking;
+  ctx->stream = opened.stream;
+  ctx->user_nonblocking = opened.user_nonblocking;
   ctx->sys_nonblocking = false;
   ctx->registered = false;
   ctx->file_shared = false;
@@ -162,13 +162,15 @@ void fd_ctx_on_dup(int from, int to) noexcept {
   FdCtx* src = fd_ctx_find(from);
   if (src == nullptr) return;
   src->lock.lock();
-  const bool is_socket = src->is_socket, stream = src->stream;
-  const bool user_nb = src->user_nonblocking, sys_nb = src->sys_nonblocking;
+  const FdOpened opened{.is_socket = src->is_socket,
+                        .stream = src->stream,
+                        .user_nonblocking = src->user_nonblocking};
+  const bool sys_nb = src->sys_nonblocking;
   const std::int64_t rcv = src->recv_timeout_ns, snd = src->send_timeout_ns;
   const std::uint64_t file_id = src->file_id;
   src->file_shared = true;
   src->lock.unlock();
-  FdCtx* dst = fd_ctx_on_open(to, is_socket, stream, user_nb);
+  FdCtx* dst = fd_ctx_on_open(to, opened);
   if (dst == nullptr) return;
   dst->lock.lock();
   // O_NONBLOCK belongs to the open file description, which dup shares.
