@@ -34,6 +34,22 @@ FdCtx* slot(int fd, bool create) noexcept {
   return &chunk[fd & (kFdChunkSize - 1)];
 }
 
+// Gives the slot (its lock held) to `fd`, a new open file description:
+// nothing of an earlier fd of that number is kept. Storing fd comes last, so
+// a lock-free fd_ctx_find of fd sees the rest.
+void reset_slot(FdCtx* ctx, int fd, bool managed, FdOpened opened) noexcept {
+  ctx->is_socket = opened.is_socket;
+  ctx->managed = managed;
+  ctx->stream = opened.stream;
+  ctx->user_nonblocking = opened.user_nonblocking;
+  ctx->sys_nonblocking = false;
+  ctx->registered = false;
+  ctx->file_shared = false;
+  ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
+  ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
+  __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
+}
+
 }  // namespace
 
 void FdCtx::Link(IoWaiter* w) noexcept {
@@ -81,18 +97,7 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
   if (ctx == nullptr) return nullptr;
   if (__atomic_load_n(&ctx->fd, __ATOMIC_ACQUIRE) == fd) return ctx;
   ctx->lock.lock();
-  if (ctx->fd != fd) {
-    ctx->is_socket = false;
-    ctx->managed = false;
-    ctx->stream = false;
-    ctx->user_nonblocking = false;
-    ctx->sys_nonblocking = false;
-    ctx->registered = false;
-    ctx->file_shared = false;
-    ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
-    ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
-    __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
-  }
+  if (ctx->fd != fd) reset_slot(ctx, fd, /*managed=*/false, FdOpened{});
   ctx->lock.unlock();
   return ctx;
 }
@@ -101,16 +106,7 @@ FdCtx* fd_ctx_on_open(int fd, FdOpened opened) noexcept {
   FdCtx* ctx = slot(fd, true);
   if (ctx == nullptr) return nullptr;
   ctx->lock.lock();
-  ctx->is_socket = opened.is_socket;
-  ctx->managed = true;
-  ctx->stream = opened.stream;
-  ctx->user_nonblocking = opened.user_nonblocking;
-  ctx->sys_nonblocking = false;
-  ctx->registered = false;
-  ctx->file_shared = false;
-  ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
-  ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
-  __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
+  reset_slot(ctx, fd, /*managed=*/true, opened);
   ctx->lock.unlock();
   return ctx;
 }
