@@ -3,7 +3,7 @@
 #   (gdb) source gdb/coscope.py
 #
 # gdb normally loads the toolkit by itself when it opens a program or core
-# linked with libcoscope (see runtime/src/gdb_autoload.cpp and docs/gdb.md).
+# linked with libcoscope (see runtime/src/debug/gdb_autoload.cpp and docs/gdb.md).
 # Either way the work is done by the `coscope` package next to this file.
 import os
 import sys

@@ -55,68 +55,51 @@ std::invoke_result_t<Call&> on_blocking_pool(Call&& call) {
   return frame.result;
 }
 
+// A resolver call: on the blocking pool in a coroutine, in place outside.
+template <class Call>
+std::invoke_result_t<Call&> resolve(Call call) {
+  ensure_init();
+  return in_coroutine() ? on_blocking_pool(call) : call();
+}
+
 }  // namespace
 
 extern "C" {
 
 struct hostent* gethostbyname(const char* name) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname);
-  ensure_init();
-  auto call = [&] { return gethostbyname_f(name); };
-  struct hostent* const h = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname, h);
-  return h;
+  COSCOPE_HOOK_NO_SUBJECT(gethostbyname, resolve([&] { return gethostbyname_f(name); }));
 }
 
 int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t buflen,
                     struct hostent** result, int* h_errnop) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname_r);
-  ensure_init();
-  auto call = [&] { return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop); };
-  const int r = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname_r, r);
-  return r;
+  COSCOPE_HOOK_NO_SUBJECT(gethostbyname_r, resolve([&] {
+                            return gethostbyname_r_f(name, ret, buf, buflen, result, h_errnop);
+                          }));
 }
 
 int gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf, size_t buflen,
                      struct hostent** result, int* h_errnop) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyname2_r);
-  ensure_init();
-  auto call = [&] { return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop); };
-  const int r = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyname2_r, r);
-  return r;
+  COSCOPE_HOOK_NO_SUBJECT(gethostbyname2_r, resolve([&] {
+                            return gethostbyname2_r_f(name, af, ret, buf, buflen, result, h_errnop);
+                          }));
 }
 
 struct hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyaddr);
-  ensure_init();
-  auto call = [&] { return gethostbyaddr_f(addr, len, type); };
-  struct hostent* const h = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyaddr, h);
-  return h;
+  COSCOPE_HOOK_NO_SUBJECT(gethostbyaddr, resolve([&] { return gethostbyaddr_f(addr, len, type); }));
 }
 
 int gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
                     size_t buflen, struct hostent** result, int* h_errnop) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(gethostbyaddr_r);
-  ensure_init();
-  auto call = [&] {
-    return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result, h_errnop);
-  };
-  const int r = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(gethostbyaddr_r, r);
-  return r;
+  COSCOPE_HOOK_NO_SUBJECT(gethostbyaddr_r, resolve([&] {
+                            return gethostbyaddr_r_f(addr, len, type, ret, buf, buflen, result,
+                                                     h_errnop);
+                          }));
 }
 
 int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
                 struct addrinfo** res) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(getaddrinfo);
-  ensure_init();
-  auto call = [&] { return getaddrinfo_f(node, service, hints, res); };
-  const int r = in_coroutine() ? on_blocking_pool(call) : call();
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(getaddrinfo, r);
-  return r;
+  COSCOPE_HOOK_NO_SUBJECT(getaddrinfo,
+                          resolve([&] { return getaddrinfo_f(node, service, hints, res); }));
 }
 
 }  // extern "C"

@@ -47,10 +47,12 @@ std::int64_t timeval_ns(const void* value, socklen_t len) {
 }
 
 int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  ensure_init();
   int conn = co::hooks::hooked_read(fd, [&] { return accept4_f(fd, addr, len, flags); });
   if (conn >= 0) {
-    co::detail::fd_ctx_on_open(conn, true, is_stream_type(socket_type_of(conn)),
-                               (flags & SOCK_NONBLOCK) != 0);
+    co::detail::fd_ctx_on_open(conn, {.is_socket = true,
+                                      .stream = is_stream_type(socket_type_of(conn)),
+                                      .user_nonblocking = (flags & SOCK_NONBLOCK) != 0});
   }
   return conn;
 }
@@ -223,150 +225,67 @@ int ioctl_body(int fd, unsigned long request, void* arg) {
   return ioctl_f(fd, request, arg);
 }
 
-}  // namespace
+// The fd-creating and option hooks' work; each exported hook below wraps
+// its body in its entry and exit probes (COSCOPE_HOOK, hook_probes.h).
 
-extern "C" {
-
-int socket(int domain, int type, int protocol) {
-  COSCOPE_HOOK_ENTER(socket, domain);
+int socket_body(int domain, int type, int protocol) {
   ensure_init();
   int fd = socket_f(domain, type, protocol);
   if (fd >= 0) {
-    co::detail::fd_ctx_on_open(fd, true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+    co::detail::fd_ctx_on_open(fd, {.is_socket = true,
+                                    .stream = is_stream_type(type),
+                                    .user_nonblocking = (type & SOCK_NONBLOCK) != 0});
   }
-  COSCOPE_HOOK_EXIT(socket, domain, fd);
   return fd;
 }
 
-int socketpair(int domain, int type, int protocol, int sv[2]) {
-  COSCOPE_HOOK_ENTER(socketpair, domain);
+int socketpair_body(int domain, int type, int protocol, int sv[2]) {
   ensure_init();
   int r = socketpair_f(domain, type, protocol, sv);
   if (r == 0) {
     for (int i = 0; i < 2; ++i) {
-      co::detail::fd_ctx_on_open(sv[i], true, is_stream_type(type), (type & SOCK_NONBLOCK) != 0);
+      co::detail::fd_ctx_on_open(sv[i], {.is_socket = true,
+                                         .stream = is_stream_type(type),
+                                         .user_nonblocking = (type & SOCK_NONBLOCK) != 0});
     }
   }
-  COSCOPE_HOOK_EXIT(socketpair, domain, r);
   return r;
 }
 
-int pipe2(int fds[2], int flags) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(pipe2);
+int pipe2_body(int fds[2], int flags) {
   ensure_init();
   int r = pipe2_f(fds, flags);
   if (r == 0) {
     for (int i = 0; i < 2; ++i) {
-      co::detail::fd_ctx_on_open(fds[i], false, true, (flags & O_NONBLOCK) != 0);
+      co::detail::fd_ctx_on_open(fds[i],
+                                 {.stream = true, .user_nonblocking = (flags & O_NONBLOCK) != 0});
     }
   }
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe2, r);
   return r;
 }
 
-int pipe(int fds[2]) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(pipe);
+int pipe_body(int fds[2]) {
   ensure_init();
   int r = pipe_f(fds);
   if (r == 0) {
-    for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], false, true, false);
+    for (int i = 0; i < 2; ++i) co::detail::fd_ctx_on_open(fds[i], {.stream = true});
   }
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(pipe, r);
   return r;
 }
 
-int accept(int fd, struct sockaddr* addr, socklen_t* len) {
-  COSCOPE_HOOK_ENTER(accept, fd);
+int close_body(int fd) {
   ensure_init();
-  const int conn = accept_common(fd, addr, len, 0);
-  COSCOPE_HOOK_EXIT(accept, fd, conn);
-  return conn;
+  return co::detail::fd_ctx_close(fd, close_f);
 }
 
-int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  COSCOPE_HOOK_ENTER(accept4, fd);
-  ensure_init();
-  const int conn = accept_common(fd, addr, len, flags);
-  COSCOPE_HOOK_EXIT(accept4, fd, conn);
-  return conn;
-}
-
-int connect(int fd, const struct sockaddr* addr, socklen_t len) {
-  COSCOPE_HOOK_ENTER(connect, fd);
-  const int r = connect_body(fd, addr, len);
-  COSCOPE_HOOK_EXIT(connect, fd, r);
-  return r;
-}
-
-int close(int fd) {
-  COSCOPE_HOOK_ENTER(close, fd);
-  ensure_init();
-  const int r = co::detail::fd_ctx_close(fd, close_f);
-  COSCOPE_HOOK_EXIT(close, fd, r);
-  return r;
-}
-
-int dup(int oldfd) {
-  COSCOPE_HOOK_ENTER(dup, oldfd);
+int dup_body(int oldfd) {
   ensure_init();
   int fd = dup_f(oldfd);
   if (fd >= 0) co::detail::fd_ctx_on_dup(oldfd, fd);
-  COSCOPE_HOOK_EXIT(dup, oldfd, fd);
   return fd;
 }
 
-int dup2(int oldfd, int newfd) {
-  COSCOPE_HOOK_ENTER(dup2, oldfd);
-  const int fd = dup2_body(oldfd, newfd);
-  COSCOPE_HOOK_EXIT(dup2, oldfd, fd);
-  return fd;
-}
-
-int dup3(int oldfd, int newfd, int flags) {
-  COSCOPE_HOOK_ENTER(dup3, oldfd);
-  const int fd = dup3_body(oldfd, newfd, flags);
-  COSCOPE_HOOK_EXIT(dup3, oldfd, fd);
-  return fd;
-}
-
-int fcntl(int fd, int cmd, ...) {
-  COSCOPE_HOOK_ENTER(fcntl, fd);
-  va_list ap;
-  va_start(ap, cmd);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  const int r = fcntl_body(fd, cmd, arg);
-  COSCOPE_HOOK_EXIT(fcntl, fd, r);
-  return r;
-}
-
-// What fcntl becomes in a program built with -D_FILE_OFFSET_BITS=64 (glibc
-// 2.28 and later). On a 64-bit target the two are one function in glibc: the
-// same body, the same original.
-int fcntl64(int fd, int cmd, ...) {
-  COSCOPE_HOOK_ENTER(fcntl64, fd);
-  va_list ap;
-  va_start(ap, cmd);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  const int r = fcntl_body(fd, cmd, arg);
-  COSCOPE_HOOK_EXIT(fcntl64, fd, r);
-  return r;
-}
-
-int ioctl(int fd, unsigned long request, ...) {
-  COSCOPE_HOOK_ENTER(ioctl, fd);
-  va_list ap;
-  va_start(ap, request);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  const int r = ioctl_body(fd, request, arg);
-  COSCOPE_HOOK_EXIT(ioctl, fd, r);
-  return r;
-}
-
-int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
-  COSCOPE_HOOK_ENTER(setsockopt, fd);
+int setsockopt_body(int fd, int level, int name, const void* value, socklen_t len) {
   ensure_init();
   int r = setsockopt_f(fd, level, name, value, len);
   if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
@@ -379,16 +298,95 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
       }
     }
   }
-  COSCOPE_HOOK_EXIT(setsockopt, fd, r);
   return r;
 }
 
-int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
-  COSCOPE_HOOK_ENTER(getsockopt, fd);
+int getsockopt_body(int fd, int level, int name, void* value, socklen_t* len) {
   ensure_init();
-  const int r = getsockopt_f(fd, level, name, value, len);
-  COSCOPE_HOOK_EXIT(getsockopt, fd, r);
-  return r;
+  return getsockopt_f(fd, level, name, value, len);
+}
+
+}  // namespace
+
+extern "C" {
+
+int socket(int domain, int type, int protocol) {
+  COSCOPE_HOOK(socket, domain, socket_body(domain, type, protocol));
+}
+
+int socketpair(int domain, int type, int protocol, int sv[2]) {
+  COSCOPE_HOOK(socketpair, domain, socketpair_body(domain, type, protocol, sv));
+}
+
+int pipe2(int fds[2], int flags) {
+  COSCOPE_HOOK_NO_SUBJECT(pipe2, pipe2_body(fds, flags));
+}
+
+int pipe(int fds[2]) {
+  COSCOPE_HOOK_NO_SUBJECT(pipe, pipe_body(fds));
+}
+
+int accept(int fd, struct sockaddr* addr, socklen_t* len) {
+  COSCOPE_HOOK(accept, fd, accept_common(fd, addr, len, 0));
+}
+
+int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  COSCOPE_HOOK(accept4, fd, accept_common(fd, addr, len, flags));
+}
+
+int connect(int fd, const struct sockaddr* addr, socklen_t len) {
+  COSCOPE_HOOK(connect, fd, connect_body(fd, addr, len));
+}
+
+int close(int fd) {
+  COSCOPE_HOOK(close, fd, close_body(fd));
+}
+
+int dup(int oldfd) {
+  COSCOPE_HOOK(dup, oldfd, dup_body(oldfd));
+}
+
+int dup2(int oldfd, int newfd) {
+  COSCOPE_HOOK(dup2, oldfd, dup2_body(oldfd, newfd));
+}
+
+int dup3(int oldfd, int newfd, int flags) {
+  COSCOPE_HOOK(dup3, oldfd, dup3_body(oldfd, newfd, flags));
+}
+
+int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  COSCOPE_HOOK(fcntl, fd, fcntl_body(fd, cmd, arg));
+}
+
+// What fcntl becomes in a program built with -D_FILE_OFFSET_BITS=64 (glibc
+// 2.28 and later). On a 64-bit target the two are one function in glibc: the
+// same body, the same original.
+int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  COSCOPE_HOOK(fcntl64, fd, fcntl_body(fd, cmd, arg));
+}
+
+int ioctl(int fd, unsigned long request, ...) {
+  va_list ap;
+  va_start(ap, request);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  COSCOPE_HOOK(ioctl, fd, ioctl_body(fd, request, arg));
+}
+
+int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  COSCOPE_HOOK(setsockopt, fd, setsockopt_body(fd, level, name, value, len));
+}
+
+int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  COSCOPE_HOOK(getsockopt, fd, getsockopt_body(fd, level, name, value, len));
 }
 
 }  // extern "C"

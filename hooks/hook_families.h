@@ -4,9 +4,9 @@
 // program still needs. A program whose own code never names `connect` (its
 // HTTP client library does) would otherwise get no fd_hooks.o and run with
 // connect unhooked. So each hook family defines an anchor symbol
-// (COSCOPE_HOOK_FAMILY), and spawn.cpp - in every program that starts a task -
-// includes this header once (COSCOPE_KEEP_HOOK_FAMILIES), which refers to all
-// of them. In the shared library everything is linked anyway.
+// (COSCOPE_HOOK_FAMILY), and link_anchors.cpp - in every program that starts
+// a task - refers to all of them (COSCOPE_KEEP_HOOK_FAMILIES). In the shared
+// library everything is linked anyway.
 #pragma once
 
 #define COSCOPE_HOOK_FAMILY(family) \

@@ -2,7 +2,7 @@
 // task, and those that never do but change what the runtime knows of an fd
 // or a signal (socket, pipe, dup, fcntl, setsockopt, sigaction, ...). USDT
 // probes, provider "coscope"; the mechanism is described in
-// runtime/src/probes.h:
+// runtime/src/debug/probes.h:
 //
 //   coscope:NAME_enter(subject)            as the hook starts
 //   coscope:NAME_exit(subject, result)     just before it returns
@@ -33,8 +33,51 @@
 // gdb/coscope/hook_probes.py (its test checks the two agree).
 #pragma once
 
-#include "probes.h"
-#include "trace_log.h"
+#include <signal.h>
+
+#include <cstdint>
+
+#include "debug/probes.h"
+#include "debug/trace_log.h"
+
+/// Every hook's body, its probes around its work:
+///
+///   ssize_t read(int fd, void* buf, size_t count) {
+///     COSCOPE_HOOK(read, fd, hooked_read(fd, [&] { return read_f(fd, buf, count); }));
+///   }
+///
+/// fires read_enter(fd), evaluates the expression (the hook's work, often a
+/// NAME_body function of the hook's file), fires read_exit(fd, result) and
+/// returns the result. COSCOPE_HOOK_NO_SUBJECT(NAME, EXPRESSION) is the same
+/// for a hook without a subject.
+#define COSCOPE_HOOK(hook, subject, ...)                                           \
+  COSCOPE_HOOK_ENTER(hook, subject);                                               \
+  const auto coscope_hook_result = (__VA_ARGS__);                                  \
+  COSCOPE_HOOK_EXIT(hook, subject, ::co::hooks::probe_value(coscope_hook_result)); \
+  return coscope_hook_result
+#define COSCOPE_HOOK_NO_SUBJECT(hook, ...)                                           \
+  COSCOPE_HOOK_ENTER_NO_SUBJECT(hook);                                               \
+  const auto coscope_hook_result = (__VA_ARGS__);                                    \
+  COSCOPE_HOOK_EXIT_NO_SUBJECT(hook, ::co::hooks::probe_value(coscope_hook_result)); \
+  return coscope_hook_result
+
+namespace co {
+namespace hooks {
+
+/// A hook's result as its exit probe's argument: as it is, but a signal
+/// handler (what signal and sysv_signal return) as its address.
+template <class T>
+T probe_value(T result) noexcept {
+  return result;
+}
+inline std::intptr_t probe_value(__sighandler_t result) noexcept {
+  return reinterpret_cast<std::intptr_t>(result);
+}
+
+}  // namespace hooks
+}  // namespace co
+
+// The two halves, for COSCOPE_HOOK and COSCOPE_HOOK_NO_SUBJECT.
 
 // Each probe also feeds the trace's hooked-call slices (COSCOPE_TRACE=FILE.json):
 // one predicted branch when tracing is off.

@@ -133,6 +133,21 @@ T kept_errno(T n, int entry_errno) noexcept {
   return n;
 }
 
+/// The wait-then-call path (see the top of this file): waits until fd is
+/// ready for `events` or the deadline passes, then makes the call once. A
+/// timeout gives -1/EAGAIN, as SO_RCVTIMEO / SO_SNDTIMEO do in the kernel.
+template <class Op>
+auto wait_then_call(int fd, short events, std::int64_t deadline_ns, int entry_errno, Op&& op)
+    -> decltype(op()) {
+  int r = wait_ready(fd, events, deadline_ns);
+  if (r < 0) return -1;
+  if (r == 0) {
+    detail::thread_errno() = EAGAIN;
+    return -1;
+  }
+  return kept_errno(op(), entry_errno);
+}
+
 /// Read-side core: runs `op` until it does not report EAGAIN, waiting for
 /// POLLIN in between, within SO_RCVTIMEO.
 template <class Op>
@@ -143,15 +158,7 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
   if (path == Path::pass_through) return op();
   const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->recv_timeout_ns : 0);
   const int entry_errno = errno;  // before any wait: this thread's, read directly
-  if (path == Path::wait_then_call) {
-    int r = wait_ready(fd, POLLIN, deadline);
-    if (r < 0) return -1;
-    if (r == 0) {
-      detail::thread_errno() = EAGAIN;
-      return -1;
-    }
-    return kept_errno(op(), entry_errno);
-  }
+  if (path == Path::wait_then_call) return wait_then_call(fd, POLLIN, deadline, entry_errno, op);
   for (bool waited = false;; waited = true) {
     const std::uint32_t edges = ctx->EdgeCount(POLLIN);
     auto n = op();
@@ -203,12 +210,6 @@ ssize_t hooked_read_all(int fd, std::size_t total, Op&& op) {
   }
 }
 
-}  // namespace hooks
-}  // namespace co
-
-namespace co {
-namespace hooks {
-
 /// Write-side core for a call that sends `total` bytes: `op(done)` sends the
 /// part from byte `done` on. On a blocking stream fd (socket, pipe) it loops
 /// until everything is written, as the kernel's blocking write does; a
@@ -223,13 +224,7 @@ ssize_t hooked_write(int fd, std::size_t total, Op&& op) {
   const std::int64_t deadline = deadline_from(ctx != nullptr ? ctx->send_timeout_ns : 0);
   const int entry_errno = errno;  // before any wait: this thread's, read directly
   if (path == Path::wait_then_call) {
-    int r = wait_ready(fd, POLLOUT, deadline);
-    if (r < 0) return -1;
-    if (r == 0) {
-      detail::thread_errno() = EAGAIN;
-      return -1;
-    }
-    return kept_errno(op(std::size_t{0}), entry_errno);
+    return wait_then_call(fd, POLLOUT, deadline, entry_errno, [&] { return op(std::size_t{0}); });
   }
   const bool loop = ctx->stream;
   std::size_t done = 0;

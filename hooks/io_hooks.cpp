@@ -246,95 +246,59 @@ int sendmmsg_body(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t count) {
-  COSCOPE_HOOK_ENTER(read, fd);
-  const ssize_t n = hooked_read(fd, [&] { return read_f(fd, buf, count); });
-  COSCOPE_HOOK_EXIT(read, fd, n);
-  return n;
+  COSCOPE_HOOK(read, fd, hooked_read(fd, [&] { return read_f(fd, buf, count); }));
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
-  COSCOPE_HOOK_ENTER(readv, fd);
-  const ssize_t n = hooked_read(fd, [&] { return readv_f(fd, iov, iovcnt); });
-  COSCOPE_HOOK_EXIT(readv, fd, n);
-  return n;
+  COSCOPE_HOOK(readv, fd, hooked_read(fd, [&] { return readv_f(fd, iov, iovcnt); }));
 }
 
 ssize_t recv(int fd, void* buf, size_t len, int flags) {
-  COSCOPE_HOOK_ENTER(recv, fd);
-  const ssize_t n = recv_body(fd, buf, len, flags);
-  COSCOPE_HOOK_EXIT(recv, fd, n);
-  return n;
+  COSCOPE_HOOK(recv, fd, recv_body(fd, buf, len, flags));
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
                  socklen_t* addrlen) {
-  COSCOPE_HOOK_ENTER(recvfrom, fd);
-  const ssize_t n = recvfrom_body(fd, buf, len, flags, addr, addrlen);
-  COSCOPE_HOOK_EXIT(recvfrom, fd, n);
-  return n;
+  COSCOPE_HOOK(recvfrom, fd, recvfrom_body(fd, buf, len, flags, addr, addrlen));
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
-  COSCOPE_HOOK_ENTER(recvmsg, fd);
-  const ssize_t n = recvmsg_body(fd, msg, flags);
-  COSCOPE_HOOK_EXIT(recvmsg, fd, n);
-  return n;
+  COSCOPE_HOOK(recvmsg, fd, recvmsg_body(fd, msg, flags));
 }
 
 ssize_t write(int fd, const void* buf, size_t count) {
-  COSCOPE_HOOK_ENTER(write, fd);
-  const ssize_t n = hooked_write(fd, count, [&](std::size_t done) {
-    return write_f(fd, static_cast<const char*>(buf) + done, count - done);
-  });
-  COSCOPE_HOOK_EXIT(write, fd, n);
-  return n;
+  COSCOPE_HOOK(write, fd, hooked_write(fd, count, [&](std::size_t done) {
+                 return write_f(fd, static_cast<const char*>(buf) + done, count - done);
+               }));
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
-  COSCOPE_HOOK_ENTER(writev, fd);
-  const ssize_t n = hooked_write(fd, iov_total(iov, iovcnt), [&](std::size_t done) {
-    if (done == 0) return writev_f(fd, iov, iovcnt);
-    std::vector<struct iovec> rest = iov_after(iov, iovcnt, done);
-    return writev_f(fd, rest.data(), static_cast<int>(rest.size()));
-  });
-  COSCOPE_HOOK_EXIT(writev, fd, n);
-  return n;
+  COSCOPE_HOOK(writev, fd, hooked_write(fd, iov_total(iov, iovcnt), [&](std::size_t done) {
+                 if (done == 0) return writev_f(fd, iov, iovcnt);
+                 std::vector<struct iovec> rest = iov_after(iov, iovcnt, done);
+                 return writev_f(fd, rest.data(), static_cast<int>(rest.size()));
+               }));
 }
 
 ssize_t send(int fd, const void* buf, size_t len, int flags) {
-  COSCOPE_HOOK_ENTER(send, fd);
-  const ssize_t n = send_body(fd, buf, len, flags);
-  COSCOPE_HOOK_EXIT(send, fd, n);
-  return n;
+  COSCOPE_HOOK(send, fd, send_body(fd, buf, len, flags));
 }
 
 ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* addr,
                socklen_t addrlen) {
-  COSCOPE_HOOK_ENTER(sendto, fd);
-  const ssize_t n = sendto_body(fd, buf, len, flags, addr, addrlen);
-  COSCOPE_HOOK_EXIT(sendto, fd, n);
-  return n;
+  COSCOPE_HOOK(sendto, fd, sendto_body(fd, buf, len, flags, addr, addrlen));
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
-  COSCOPE_HOOK_ENTER(sendmsg, fd);
-  const ssize_t n = sendmsg_body(fd, msg, flags);
-  COSCOPE_HOOK_EXIT(sendmsg, fd, n);
-  return n;
+  COSCOPE_HOOK(sendmsg, fd, sendmsg_body(fd, msg, flags));
 }
 
 int recvmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags, struct timespec* timeout) {
-  COSCOPE_HOOK_ENTER(recvmmsg, fd);
-  const int n = recvmmsg_body(fd, vec, vlen, flags, timeout);
-  COSCOPE_HOOK_EXIT(recvmmsg, fd, n);
-  return n;
+  COSCOPE_HOOK(recvmmsg, fd, recvmmsg_body(fd, vec, vlen, flags, timeout));
 }
 
 int sendmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
-  COSCOPE_HOOK_ENTER(sendmmsg, fd);
-  const int n = sendmmsg_body(fd, vec, vlen, flags);
-  COSCOPE_HOOK_EXIT(sendmmsg, fd, n);
-  return n;
+  COSCOPE_HOOK(sendmmsg, fd, sendmmsg_body(fd, vec, vlen, flags));
 }
 
 }  // extern "C"

@@ -282,56 +282,35 @@ int epoll_pwait2_body(int epfd, struct epoll_event* events, int maxevents,
 extern "C" {
 
 int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
-  COSCOPE_HOOK_ENTER(poll, nfds);
-  const int n = poll_body(fds, nfds, timeout);
-  COSCOPE_HOOK_EXIT(poll, nfds, n);
-  return n;
+  COSCOPE_HOOK(poll, nfds, poll_body(fds, nfds, timeout));
 }
 
 int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* sigmask) {
-  COSCOPE_HOOK_ENTER(ppoll, nfds);
-  const int n = ppoll_body(fds, nfds, tmo, sigmask);
-  COSCOPE_HOOK_EXIT(ppoll, nfds, n);
-  return n;
+  COSCOPE_HOOK(ppoll, nfds, ppoll_body(fds, nfds, tmo, sigmask));
 }
 
 int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
            struct timeval* timeout) {
-  COSCOPE_HOOK_ENTER(select, nfds);
-  const int n = select_body(nfds, readfds, writefds, exceptfds, timeout);
-  COSCOPE_HOOK_EXIT(select, nfds, n);
-  return n;
+  COSCOPE_HOOK(select, nfds, select_body(nfds, readfds, writefds, exceptfds, timeout));
 }
 
 int pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
             const struct timespec* timeout, const sigset_t* sigmask) {
-  COSCOPE_HOOK_ENTER(pselect, nfds);
-  const int n = pselect_body(nfds, readfds, writefds, exceptfds, timeout, sigmask);
-  COSCOPE_HOOK_EXIT(pselect, nfds, n);
-  return n;
+  COSCOPE_HOOK(pselect, nfds, pselect_body(nfds, readfds, writefds, exceptfds, timeout, sigmask));
 }
 
 int epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout) {
-  COSCOPE_HOOK_ENTER(epoll_wait, epfd);
-  const int n = epoll_wait_body(epfd, events, maxevents, timeout);
-  COSCOPE_HOOK_EXIT(epoll_wait, epfd, n);
-  return n;
+  COSCOPE_HOOK(epoll_wait, epfd, epoll_wait_body(epfd, events, maxevents, timeout));
 }
 
 int epoll_pwait(int epfd, struct epoll_event* events, int maxevents, int timeout,
                 const sigset_t* sigmask) {
-  COSCOPE_HOOK_ENTER(epoll_pwait, epfd);
-  const int n = epoll_pwait_body(epfd, events, maxevents, timeout, sigmask);
-  COSCOPE_HOOK_EXIT(epoll_pwait, epfd, n);
-  return n;
+  COSCOPE_HOOK(epoll_pwait, epfd, epoll_pwait_body(epfd, events, maxevents, timeout, sigmask));
 }
 
 int epoll_pwait2(int epfd, struct epoll_event* events, int maxevents,
                  const struct timespec* timeout, const sigset_t* sigmask) {
-  COSCOPE_HOOK_ENTER(epoll_pwait2, epfd);
-  const int n = epoll_pwait2_body(epfd, events, maxevents, timeout, sigmask);
-  COSCOPE_HOOK_EXIT(epoll_pwait2, epfd, n);
-  return n;
+  COSCOPE_HOOK(epoll_pwait2, epfd, epoll_pwait2_body(epfd, events, maxevents, timeout, sigmask));
 }
 
 }  // extern "C"

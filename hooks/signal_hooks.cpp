@@ -276,18 +276,13 @@ static_assert(NSIG - 1 <= 64, "g_signal_interrupts has one bit per signal");
 extern "C" {
 
 int sigaction(int signo, const struct sigaction* act, struct sigaction* old) {
-  COSCOPE_HOOK_ENTER(sigaction, signo);
-  const int r = sigaction_body(signo, act, old);
-  COSCOPE_HOOK_EXIT(sigaction, signo, r);
-  return r;
+  COSCOPE_HOOK(sigaction, signo, sigaction_body(signo, act, old));
 }
 
 __sighandler_t signal(int signo, __sighandler_t handler) {
-  COSCOPE_HOOK_ENTER(signal, signo);
-  __sighandler_t old =
-      install_simple(signo, handler, signo >= 1 && signo < NSIG ? bsd_flags(signo) : 0, true);
-  COSCOPE_HOOK_EXIT(signal, signo, reinterpret_cast<std::intptr_t>(old));
-  return old;
+  COSCOPE_HOOK(
+      signal, signo,
+      install_simple(signo, handler, signo >= 1 && signo < NSIG ? bsd_flags(signo) : 0, true));
 }
 
 __sighandler_t bsd_signal(int signo, __sighandler_t handler) {
@@ -296,10 +291,8 @@ __sighandler_t bsd_signal(int signo, __sighandler_t handler) {
 
 // System V semantics: one-shot, not blocked while it runs, never restarting.
 __sighandler_t sysv_signal(int signo, __sighandler_t handler) {
-  COSCOPE_HOOK_ENTER(sysv_signal, signo);
-  __sighandler_t old = install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false);
-  COSCOPE_HOOK_EXIT(sysv_signal, signo, reinterpret_cast<std::intptr_t>(old));
-  return old;
+  COSCOPE_HOOK(sysv_signal, signo,
+               install_simple(signo, handler, SA_RESETHAND | SA_NODEFER, false));
 }
 
 // What <signal.h> calls `signal` in strict ISO C mode.
@@ -308,10 +301,7 @@ __sighandler_t __sysv_signal(int signo, __sighandler_t handler) {
 }
 
 int siginterrupt(int signo, int interrupt) {
-  COSCOPE_HOOK_ENTER(siginterrupt, signo);
-  const int r = siginterrupt_body(signo, interrupt);
-  COSCOPE_HOOK_EXIT(siginterrupt, signo, r);
-  return r;
+  COSCOPE_HOOK(siginterrupt, signo, siginterrupt_body(signo, interrupt));
 }
 
 }  // extern "C"

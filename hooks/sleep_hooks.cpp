@@ -163,31 +163,19 @@ int clock_nanosleep_body(clockid_t clock, int flags, const struct timespec* req,
 extern "C" {
 
 unsigned int sleep(unsigned int seconds) {
-  COSCOPE_HOOK_ENTER(sleep, seconds);
-  const unsigned int left = sleep_body(seconds);
-  COSCOPE_HOOK_EXIT(sleep, seconds, left);
-  return left;
+  COSCOPE_HOOK(sleep, seconds, sleep_body(seconds));
 }
 
 int usleep(useconds_t usec) {
-  COSCOPE_HOOK_ENTER(usleep, usec);
-  const int r = usleep_body(usec);
-  COSCOPE_HOOK_EXIT(usleep, usec, r);
-  return r;
+  COSCOPE_HOOK(usleep, usec, usleep_body(usec));
 }
 
 int nanosleep(const struct timespec* req, struct timespec* rem) {
-  COSCOPE_HOOK_ENTER_NO_SUBJECT(nanosleep);
-  const int r = nanosleep_body(req, rem);
-  COSCOPE_HOOK_EXIT_NO_SUBJECT(nanosleep, r);
-  return r;
+  COSCOPE_HOOK_NO_SUBJECT(nanosleep, nanosleep_body(req, rem));
 }
 
 int clock_nanosleep(clockid_t clock, int flags, const struct timespec* req, struct timespec* rem) {
-  COSCOPE_HOOK_ENTER(clock_nanosleep, clock);
-  const int r = clock_nanosleep_body(clock, flags, req, rem);
-  COSCOPE_HOOK_EXIT(clock_nanosleep, clock, r);
-  return r;
+  COSCOPE_HOOK(clock_nanosleep, clock, clock_nanosleep_body(clock, flags, req, rem));
 }
 
 }  // extern "C"

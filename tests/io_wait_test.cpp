@@ -19,7 +19,7 @@
 
 #include "io/fd_ctx.h"     // FdCtx::EdgeCount (runtime/src)
 #include "io/io_sentry.h"  // io_wait_fd_after_try (runtime/src)
-#include "reactor.h"       // reactor().Harvest() (runtime/src)
+#include "io/reactor.h"    // reactor().Harvest() (runtime/src)
 
 namespace {
 

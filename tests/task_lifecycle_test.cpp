@@ -28,8 +28,9 @@
 #include <utility>
 #include <vector>
 
-#include "stack_pool.h"     // set_guard_budget_for_testing (runtime/src)
-#include "task_registry.h"  // the stack of a task (runtime/src)
+#include "debug/task_registry.h"  // the stack of a task (runtime/src)
+#include "park_word.h"            // the Processer's side of parking (runtime/src)
+#include "stack_pool.h"           // set_guard_budget_for_testing (runtime/src)
 #include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
@@ -1285,6 +1286,36 @@ TEST(StackMemory, SlotsGivenBackToTheirSlabAreCarvedAgain) {
   std::size_t fresh = 0;
   for (const void* base : second) fresh += first.count(base) == 0 ? 1 : 0;
   EXPECT_EQ(fresh, 0u) << fresh << " of the second wave's stacks are slots never used before";
+}
+
+// The Processer's step of the park protocol (park_word.h), driven by hand on
+// the running task: only an armed park that no waker claimed becomes
+// "parked", once; a claim leaves the requeue to the Processer.
+TEST(Park, OnlyAnUnclaimedArmedParkIsMarkedParked) {
+  bool ran = false;
+  go[&] {
+    using namespace co::detail;
+    Task* tk = current_task();
+    const WaitTicket first = prepare_park();
+    EXPECT_EQ(latest_ticket(tk).task, tk);
+    EXPECT_EQ(latest_ticket(tk).epoch, first.epoch);
+    EXPECT_TRUE(wake(first)) << "a park being armed can be claimed";
+    EXPECT_FALSE(mark_parked(tk)) << "a claimed park is not the Processer's to mark";
+
+    const WaitTicket second = prepare_park();
+    EXPECT_EQ(second.epoch, first.epoch + 1);
+    EXPECT_EQ(latest_ticket(tk).epoch, second.epoch);
+    EXPECT_TRUE(mark_parked(tk));
+    EXPECT_FALSE(mark_parked(tk)) << "marked twice";
+    EXPECT_FALSE(wake(first)) << "a stale ticket claimed the park";
+
+    // Leave no claimable park behind: a new one, claimed while armed.
+    EXPECT_TRUE(wake(prepare_park()));
+    EXPECT_FALSE(mark_parked(tk));
+    ran = true;
+  };
+  co_sched.RunUntilNoTask();
+  EXPECT_TRUE(ran);
 }
 
 }  // namespace

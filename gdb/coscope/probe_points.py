@@ -1,6 +1,6 @@
 """The runtime's probe points as a stopped gdb sees them.
 
-libcoscope carries USDT probes of provider "coscope" (runtime/src/probes.h,
+libcoscope carries USDT probes of provider "coscope" (runtime/src/debug/probes.h,
 hooks/hook_probes.h): `task_state` at every task state change, and
 `NAME_enter` / `NAME_exit` in the hooks. A breakpoint is placed on every
 site of one probe with the location "-probe-stap coscope:NAME"; when it is

@@ -1,4 +1,4 @@
-"""Every live Task, found by walking `coscope_task_registry` (task_registry.h).
+"""Every live Task, found by walking `coscope_task_registry` (runtime/src/debug/task_registry.h).
 
 Only memory is read: no lock is taken and no function of the program is
 called, so this works on a core file and on a process stopped anywhere. A

@@ -1,4 +1,4 @@
-"""Every scheduler (`coscope_scheduler_registry`, runtime/src/scheduler_registry.h)
+"""Every scheduler (`coscope_scheduler_registry`, runtime/src/debug/scheduler_registry.h)
 and its processers.
 
 Schedulers are linked through SchedulerCore::registry_next; each keeps its

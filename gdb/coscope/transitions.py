@@ -1,6 +1,6 @@
 """Task state transitions, as the coscope:task_state probe reports them.
 
-The probe (runtime/src/probes.h) fires once per state change, on the thread
+The probe (runtime/src/debug/probes.h) fires once per state change, on the thread
 making it, with (task, from, to). `from` and `to` are co::TaskState values or
 one of two moments that are not states of their own: "running" (swapped in
 by a processer; the state stays runnable) and "created" (spawned, not yet
@@ -15,7 +15,7 @@ from .tasks import TaskView
 
 PROBE = "task_state"
 
-# The two moments beyond TaskState's values (runtime/src/probes.h, probe_moment).
+# The two moments beyond TaskState's values (runtime/src/debug/probes.h, probe_moment).
 RUNNING = 5
 CREATED = 6
 

@@ -31,11 +31,11 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "debug/scheduler_registry.h"
+#include "debug/trace_log.h"
 #include "io/fd_ctx.h"
-#include "reactor.h"
+#include "io/reactor.h"
 #include "scheduler_core.h"
-#include "scheduler_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "io/reactor.h"
 #include "raw_syscall.h"
-#include "reactor.h"
 
 namespace co {
 namespace detail {

@@ -19,12 +19,13 @@
 
 #include <cerrno>
 
-#include "probes.h"
+#include "debug/probes.h"
+#include "debug/trace_log.h"
+#include "park_word.h"
 #include "processer.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -35,6 +36,17 @@ constexpr std::uint64_t kParking = 1;
 constexpr std::uint64_t kParked = 2;
 constexpr std::uint64_t kWoken = 0;
 constexpr std::uint64_t kTimedOut = 3;
+constexpr unsigned kEpochShift = 2;
+
+constexpr std::uint64_t word(std::uint64_t epoch, std::uint64_t phase) noexcept {
+  return (epoch << kEpochShift) | phase;
+}
+constexpr std::uint64_t epoch_of(std::uint64_t w) noexcept {
+  return w >> kEpochShift;
+}
+constexpr std::uint64_t phase_of(std::uint64_t w) noexcept {
+  return w & kPhaseMask;
+}
 
 // Claims the park; true for the single winner. `by` is kWoken or kTimedOut;
 // `waker` is only for the trace.
@@ -42,10 +54,10 @@ bool claim(WaitTicket ticket, std::uint64_t by, Waker waker) noexcept {
   Task* tk = ticket.task;
   std::uint64_t w = tk->wait_word.load(std::memory_order_acquire);
   for (;;) {
-    if ((w >> 2) != ticket.epoch) return false;
-    std::uint64_t phase = w & kPhaseMask;
+    if (epoch_of(w) != ticket.epoch) return false;
+    std::uint64_t phase = phase_of(w);
     if (phase != kParking && phase != kParked) return false;
-    if (tk->wait_word.compare_exchange_weak(w, (ticket.epoch << 2) | by, std::memory_order_acq_rel,
+    if (tk->wait_word.compare_exchange_weak(w, word(ticket.epoch, by), std::memory_order_acq_rel,
                                             std::memory_order_acquire)) {
       // Traced before MakeReady: the wake precedes the run it causes.
       if (trace_on()) trace_wake(tk, waker);
@@ -89,8 +101,8 @@ Task* running_task() noexcept {
 
 WaitTicket prepare_park() noexcept {
   Task* tk = running_task();
-  std::uint64_t epoch = (tk->wait_word.load(std::memory_order_relaxed) >> 2) + 1;
-  tk->wait_word.store((epoch << 2) | kParking, std::memory_order_release);
+  std::uint64_t epoch = epoch_of(tk->wait_word.load(std::memory_order_relaxed)) + 1;
+  tk->wait_word.store(word(epoch, kParking), std::memory_order_release);
   tk->wait_deadline_ns = 0;
   return WaitTicket{tk, epoch};
 }
@@ -125,7 +137,7 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
   Task* tk = running_task();
   if (tk->unwind_requested) {
     // The scheduler is being destroyed: do not wait, unwind.
-    tk->wait_word.store(tk->wait_word.load(std::memory_order_relaxed) & ~kPhaseMask,
+    tk->wait_word.store(word(epoch_of(tk->wait_word.load(std::memory_order_relaxed)), kWoken),
                         std::memory_order_release);  // no longer claimable
     if (unlock != nullptr) unlock->unlock();
     if (tk->wait_deadline_ns != 0) tk->scheduler->DisarmTimer(tk);
@@ -149,12 +161,24 @@ bool park(TaskState state, WaitReason reason, const void* object, std::int64_t a
     tk->scheduler->DisarmTimer(tk);
     tk->wait_deadline_ns = 0;
   }
-  const bool timed_out = (tk->wait_word.load(std::memory_order_acquire) & kPhaseMask) == kTimedOut;
+  const bool timed_out = phase_of(tk->wait_word.load(std::memory_order_acquire)) == kTimedOut;
   if (tk->unwind_requested) {
     if (!unwindable) return false;
     throw_forced_unwind(tk);
   }
   return !timed_out;
+}
+
+bool mark_parked(Task* tk) noexcept {
+  // Publishes "off CPU" before a waker can find the task (the Processer
+  // releases the task's unlock_after_switch after this).
+  std::uint64_t w = tk->wait_word.load(std::memory_order_relaxed);
+  return phase_of(w) == kParking && tk->wait_word.compare_exchange_strong(
+                                        w, word(epoch_of(w), kParked), std::memory_order_acq_rel);
+}
+
+WaitTicket latest_ticket(Task* tk) noexcept {
+  return WaitTicket{tk, epoch_of(tk->wait_word.load(std::memory_order_acquire))};
 }
 
 bool wake(WaitTicket ticket) noexcept {

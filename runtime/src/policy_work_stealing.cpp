@@ -26,9 +26,8 @@ class WorkStealingPolicy final : public SchedulingPolicy {
       // An idle processer (the poller waking I/O waiters) keeps the first
       // task for itself - it runs it next, with no thread to wake - and
       // shares the rest.
-      const bool keep_first =
-          self->local.empty() &&
-          self->idle_mode.load(std::memory_order_relaxed) != static_cast<int>(IdleMode::running);
+      const bool keep_first = self->local.empty() &&
+                              self->idle_mode.load(std::memory_order_relaxed) != IdleMode::running;
       if (others_idle && why != ReadyReason::yielded && !keep_first) {
         self->PushInbox(task);
         return nullptr;  // an idle processer steals it

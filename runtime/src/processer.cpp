@@ -44,12 +44,13 @@
 #include <cerrno>
 
 #include "context.h"
-#include "probes.h"
+#include "debug/probes.h"
+#include "debug/trace_log.h"
+#include "park_word.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "stack_pool.h"
 #include "stall_watchdog.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -122,11 +123,11 @@ std::size_t Processer::StealInbox(TaskQueue& out) noexcept {
 }
 
 void Processer::Notify() noexcept {
-  int m = idle_mode.load(std::memory_order_seq_cst);
-  if (m == static_cast<int>(IdleMode::sleeping)) {
+  const IdleMode m = idle_mode.load(std::memory_order_seq_cst);
+  if (m == IdleMode::sleeping) {
     wake_signal.store(1, std::memory_order_seq_cst);
     ::syscall(SYS_futex, &wake_signal, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-  } else if (m == static_cast<int>(IdleMode::polling)) {
+  } else if (m == IdleMode::polling) {
     core->idle_waiter->Interrupt();
   }
 }
@@ -201,9 +202,7 @@ void Processer::SwapIn(Task* tk) {
       SpinLock* unlock = tk->unlock_after_switch;
       tk->unlock_after_switch = nullptr;
       // Publish "off CPU" before a waker can find the task through `unlock`.
-      std::uint64_t w = tk->wait_word.load(std::memory_order_relaxed);
-      bool parked = (w & 3) == 1 && tk->wait_word.compare_exchange_strong(
-                                        w, (w & ~std::uint64_t{3}) | 2, std::memory_order_acq_rel);
+      const bool parked = mark_parked(tk);
       if (unlock != nullptr) unlock->unlock();
       if (!parked) {
         // Woken before it was off its stack: the waker left the requeue to us.

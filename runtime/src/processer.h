@@ -151,14 +151,14 @@ class Processer {
   TaskQueue local;                 ///< ready tasks only this processer touches
   SpinLock inbox_lock;             ///< guards inbox
   TaskQueue inbox;                 ///< ready tasks handed over by other threads
-  std::atomic<std::size_t> inbox_size{0};     ///< inbox.size, readable without the lock
-  std::atomic<int> idle_mode{0};              ///< an IdleMode
-  std::atomic<std::uint32_t> wake_signal{0};  ///< futex word for IdleMode::sleeping
-  void* return_context = nullptr;             ///< Boost.Context handle to switch back to Run
-  void* tsan_fiber = nullptr;                 ///< ThreadSanitizer fiber of the thread
-  ExceptionState thread_exceptions{};         ///< the thread's own while a task runs
-  void* eh_globals = nullptr;  ///< the thread's __cxa_eh_globals (context_bind_thread)
-  bool draining = false;       ///< ~Scheduler's unwinding pass: stop when empty
+  std::atomic<std::size_t> inbox_size{0};              ///< inbox.size, readable without the lock
+  std::atomic<IdleMode> idle_mode{IdleMode::running};  ///< how it waits when idle
+  std::atomic<std::uint32_t> wake_signal{0};           ///< futex word for IdleMode::sleeping
+  void* return_context = nullptr;      ///< Boost.Context handle to switch back to Run
+  void* tsan_fiber = nullptr;          ///< ThreadSanitizer fiber of the thread
+  ExceptionState thread_exceptions{};  ///< the thread's own while a task runs
+  void* eh_globals = nullptr;          ///< the thread's __cxa_eh_globals (context_bind_thread)
+  bool draining = false;               ///< ~Scheduler's unwinding pass: stop when empty
 
   // ---- stall detection (stall_watchdog.h) -----------------------------------
   /// LendState | (switch_count of a reported stall << kReportShift).

@@ -12,12 +12,13 @@
 #include <string>
 
 #include "context.h"
-#include "reactor.h"
-#include "scheduler_registry.h"
+#include "debug/scheduler_registry.h"
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
+#include "io/reactor.h"
+#include "park_word.h"
 #include "stack_pool.h"
 #include "stall_watchdog.h"
-#include "task_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {
@@ -79,8 +80,7 @@ void SchedulerCore::MakeReady(Task* task, ReadyReason why) {
       return;
     }
     // The poller harvesting I/O counts itself as idle: only the others count.
-    const bool self_idle =
-        self->idle_mode.load(std::memory_order_relaxed) != static_cast<int>(IdleMode::running);
+    const bool self_idle = self->idle_mode.load(std::memory_order_relaxed) != IdleMode::running;
     const bool others_idle = idle_processers.load(std::memory_order_seq_cst) > (self_idle ? 1 : 0);
     Processer* target = policy->Enqueue(task, why, self, processer_list_, others_idle);
     if (in_task) self->EndQueueOpInTask();
@@ -91,7 +91,7 @@ void SchedulerCore::MakeReady(Task* task, ReadyReason why) {
   // so announce ourselves; Stop waits for us before collecting queues.
   for (;;) {
     foreign_enqueues_.fetch_add(1, std::memory_order_seq_cst);
-    if (mode.load(std::memory_order_seq_cst) != static_cast<int>(RunMode::stopped)) {
+    if (mode.load(std::memory_order_seq_cst) != RunMode::stopped) {
       Processer* target = policy->Enqueue(task, why, nullptr, processer_list_,
                                           idle_processers.load(std::memory_order_seq_cst) > 0);
       NotifyIdle(target);
@@ -100,7 +100,7 @@ void SchedulerCore::MakeReady(Task* task, ReadyReason why) {
     }
     foreign_enqueues_.fetch_sub(1, std::memory_order_seq_cst);
     std::lock_guard<std::mutex> lock(state_mutex_);
-    if (mode.load(std::memory_order_seq_cst) == static_cast<int>(RunMode::stopped)) {
+    if (mode.load(std::memory_order_seq_cst) == RunMode::stopped) {
       pending_.PushBack(task);
       return;
     }
@@ -114,13 +114,13 @@ void SchedulerCore::NotifyIdle(Processer* target) noexcept {
     return;
   }
   for (Processer* p : processer_list_) {
-    if (p->idle_mode.load(std::memory_order_seq_cst) == static_cast<int>(IdleMode::sleeping)) {
+    if (p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::sleeping) {
       p->Notify();
       return;
     }
   }
   for (Processer* p : processer_list_) {
-    if (p->idle_mode.load(std::memory_order_seq_cst) == static_cast<int>(IdleMode::polling)) {
+    if (p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::polling) {
       p->Notify();
       return;
     }
@@ -189,7 +189,7 @@ std::size_t SchedulerCore::FireTimers(std::int64_t now) {
 // ---- idling -----------------------------------------------------------------
 
 bool SchedulerCore::ShouldStop(Processer* /*p*/) const noexcept {
-  switch (static_cast<RunMode>(mode.load(std::memory_order_seq_cst))) {
+  switch (mode.load(std::memory_order_seq_cst)) {
     case RunMode::run_until_no_task:
       return live_tasks.load(std::memory_order_acquire) == 0;
     case RunMode::started:
@@ -205,7 +205,7 @@ void SchedulerCore::Idle(Processer* p) {
   idle_processers.fetch_add(1, std::memory_order_seq_cst);
   if (!poller_busy.exchange(true, std::memory_order_acq_rel)) {
     // The poller: wait in the idle waiter until I/O, the next timer, or new work.
-    p->idle_mode.store(static_cast<int>(IdleMode::polling), std::memory_order_seq_cst);
+    p->idle_mode.store(IdleMode::polling, std::memory_order_seq_cst);
     if (!policy->HasWork(p, all) && !ShouldStop(p) && FireTimers(now_ns()) == 0) {
       timer_lock.lock();
       std::int64_t next = timers.NextDue();
@@ -220,7 +220,7 @@ void SchedulerCore::Idle(Processer* p) {
       poller_deadline_ns.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_seq_cst);
       FireTimers(now_ns());
     }
-    p->idle_mode.store(static_cast<int>(IdleMode::running), std::memory_order_seq_cst);
+    p->idle_mode.store(IdleMode::running, std::memory_order_seq_cst);
     stall_watchdog_wake_if_sleeping();
     poller_busy.store(false, std::memory_order_release);
     idle_processers.fetch_sub(1, std::memory_order_seq_cst);
@@ -228,8 +228,7 @@ void SchedulerCore::Idle(Processer* p) {
     // so timers stay watched while we run tasks.
     if (timer_count.load(std::memory_order_relaxed) > 0) {
       for (Processer* other : all) {
-        if (other != p && other->idle_mode.load(std::memory_order_seq_cst) ==
-                              static_cast<int>(IdleMode::sleeping)) {
+        if (other != p && other->idle_mode.load(std::memory_order_seq_cst) == IdleMode::sleeping) {
           other->Notify();
           break;
         }
@@ -239,11 +238,11 @@ void SchedulerCore::Idle(Processer* p) {
   }
   // Someone else polls: sleep until notified.
   p->wake_signal.store(0, std::memory_order_seq_cst);
-  p->idle_mode.store(static_cast<int>(IdleMode::sleeping), std::memory_order_seq_cst);
+  p->idle_mode.store(IdleMode::sleeping, std::memory_order_seq_cst);
   if (!policy->HasWork(p, all) && !ShouldStop(p) && poller_busy.load(std::memory_order_seq_cst)) {
     futex_wait(&p->wake_signal, 0);
   }
-  p->idle_mode.store(static_cast<int>(IdleMode::running), std::memory_order_seq_cst);
+  p->idle_mode.store(IdleMode::running, std::memory_order_seq_cst);
   stall_watchdog_wake_if_sleeping();
   idle_processers.fetch_sub(1, std::memory_order_seq_cst);
 }
@@ -292,15 +291,15 @@ void SchedulerCore::RunUntilNoTask() {
   }
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    if (mode.load() != static_cast<int>(RunMode::stopped)) {
+    if (mode.load() != RunMode::stopped) {
       throw std::logic_error("coscope: RunUntilNoTask() on a scheduler that is already running");
     }
     InstallProcessers(1);
-    mode.store(static_cast<int>(RunMode::run_until_no_task), std::memory_order_seq_cst);
+    mode.store(RunMode::run_until_no_task, std::memory_order_seq_cst);
   }
   processer_list_[0]->Run();
   std::lock_guard<std::mutex> lock(state_mutex_);
-  mode.store(static_cast<int>(RunMode::stopped), std::memory_order_seq_cst);
+  mode.store(RunMode::stopped, std::memory_order_seq_cst);
   RemoveProcessers();
 }
 
@@ -311,12 +310,12 @@ void SchedulerCore::Start(std::size_t workers) {
                                 std::to_string(Scheduler::kMaxWorkers));
   }
   std::lock_guard<std::mutex> lock(state_mutex_);
-  if (mode.load() != static_cast<int>(RunMode::stopped)) {
+  if (mode.load() != RunMode::stopped) {
     throw std::logic_error("coscope: Scheduler::Start on a scheduler that is already running");
   }
   InstallProcessers(workers);
   stop_requested.store(false, std::memory_order_seq_cst);
-  mode.store(static_cast<int>(RunMode::started), std::memory_order_seq_cst);
+  mode.store(RunMode::started, std::memory_order_seq_cst);
   stall_watchdog_start();
   for (Processer* p : processer_list_) {
     threads_.emplace_back([p] { p->Run(); });
@@ -330,14 +329,14 @@ void SchedulerCore::Stop() {
   std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    if (mode.load() != static_cast<int>(RunMode::started)) return;
+    if (mode.load() != RunMode::started) return;
     stop_requested.store(true, std::memory_order_seq_cst);
     threads.swap(threads_);
   }
   for (Processer* p : processer_list_) p->Notify();
   for (std::thread& t : threads) t.join();
   std::lock_guard<std::mutex> lock(state_mutex_);
-  mode.store(static_cast<int>(RunMode::stopped), std::memory_order_seq_cst);
+  mode.store(RunMode::stopped, std::memory_order_seq_cst);
   RemoveProcessers();
 }
 
@@ -347,7 +346,7 @@ void SchedulerCore::WaitUntilNoTask() {
   }
   no_task_waiters_.fetch_add(1, std::memory_order_seq_cst);
   std::unique_lock<std::mutex> lock(state_mutex_);
-  if (mode.load() != static_cast<int>(RunMode::started) && live_tasks.load() != 0) {
+  if (mode.load() != RunMode::started && live_tasks.load() != 0) {
     no_task_waiters_.fetch_sub(1, std::memory_order_seq_cst);
     throw std::logic_error("coscope: WaitUntilNoTask() on a scheduler that is not started");
   }
@@ -374,7 +373,7 @@ void SchedulerCore::UnwindAllTasks() {
       if (t.state != TaskState::runnable && t.state != TaskState::done) parked.push_back(&t);
     });
     for (Task* t : parked) {
-      wake(WaitTicket{t, t->wait_word.load(std::memory_order_acquire) >> 2}, Waker::unwind);
+      wake(latest_ticket(t), Waker::unwind);
     }
     // Tasks that never ran are freed without running; the rest unwind.
     TaskQueue to_unwind;
@@ -391,11 +390,11 @@ void SchedulerCore::UnwindAllTasks() {
       pending_.Append(to_unwind);
       InstallProcessers(1);
       processer_list_[0]->draining = true;
-      mode.store(static_cast<int>(RunMode::run_until_no_task), std::memory_order_seq_cst);
+      mode.store(RunMode::run_until_no_task, std::memory_order_seq_cst);
     }
     processer_list_[0]->Run();
     std::lock_guard<std::mutex> lock(state_mutex_);
-    mode.store(static_cast<int>(RunMode::stopped), std::memory_order_seq_cst);
+    mode.store(RunMode::stopped, std::memory_order_seq_cst);
     RemoveProcessers();
   }
   // Whatever is left refused to unwind: report it, reclaim what we can.
@@ -450,7 +449,7 @@ void Scheduler::WaitUntilNoTask() {
 }
 
 bool Scheduler::IsRunning() const noexcept {
-  return core_->mode.load() != static_cast<int>(detail::RunMode::stopped);
+  return core_->mode.load() != detail::RunMode::stopped;
 }
 
 std::size_t Scheduler::LiveTaskCount() const noexcept {

@@ -84,10 +84,10 @@ class SchedulerCore {
   // ---- fields (read by the gdb toolkit) --------------------------------------
   Scheduler* owner;  ///< the public object
   std::unique_ptr<SchedulingPolicy> policy;
-  std::unique_ptr<IdleWaiter> idle_waiter;  ///< where the poller blocks
-  std::atomic<int> mode{0};                 ///< a RunMode
-  std::atomic<std::size_t> live_tasks{0};   ///< spawned, not yet finished
-  std::atomic<int> idle_processers{0};      ///< processers in Idle()
+  std::unique_ptr<IdleWaiter> idle_waiter;      ///< where the poller blocks
+  std::atomic<RunMode> mode{RunMode::stopped};  ///< run mode
+  std::atomic<std::size_t> live_tasks{0};       ///< spawned, not yet finished
+  std::atomic<int> idle_processers{0};          ///< processers in Idle()
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> poller_busy{false};             ///< someone holds the poller role
   std::atomic<std::int64_t> poller_deadline_ns{0};  ///< when the poller wakes by itself

@@ -11,14 +11,13 @@
 
 #include "context.h"
 #include "coscope/spawn.h"
-#include "hook_families.h"
-#include "probes.h"
+#include "debug/probes.h"
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
 #include "scheduler_core.h"
 #include "stack_overflow.h"
 #include "task.h"
 #include "task_memory.h"
-#include "task_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace {
@@ -48,11 +47,11 @@ std::size_t default_stack_size() noexcept {
 
 namespace detail {
 namespace {
-// Starting a task is what needs the hooks: keep them all (hook_families.h).
-COSCOPE_KEEP_HOOK_FAMILIES();
-// And the gdb toolkit's auto-load entry (gdb_autoload.cpp).
-extern "C" const char coscope_gdb_autoload;
-__attribute__((used)) const void* const coscope_keep_gdb_autoload = &coscope_gdb_autoload;
+// Starting a task is what needs the hooks and the gdb toolkit's auto-load
+// entry: in a static link, this reference keeps the unit that refers to all
+// of them (hooks/link_anchors.cpp).
+extern "C" const char coscope_link_anchors;
+__attribute__((used)) const void* const coscope_keep_link_anchors = &coscope_link_anchors;
 }  // namespace
 
 Task* allocate_task(std::size_t size, std::size_t align, void** storage) {

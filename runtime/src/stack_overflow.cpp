@@ -11,10 +11,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
 #include "processer.h"
 #include "raw_syscall.h"
-#include "task_registry.h"
-#include "trace_log.h"
 
 namespace co {
 namespace detail {

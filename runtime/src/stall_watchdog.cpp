@@ -85,12 +85,12 @@
 #include <thread>
 #include <vector>
 
+#include "debug/scheduler_registry.h"
+#include "debug/task_registry.h"
+#include "debug/trace_log.h"
 #include "processer.h"
 #include "scheduler_core.h"
-#include "scheduler_registry.h"
-#include "task_registry.h"
 #include "thread_syscall.h"
-#include "trace_log.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define COSCOPE_STALL_TSAN 1
@@ -272,7 +272,7 @@ class Watchdog {
 
   static bool Active(const Processer* p) noexcept {
     return p->ThreadIdForWatchdog() != 0 &&
-           p->idle_mode.load(std::memory_order_seq_cst) == static_cast<int>(IdleMode::running);
+           p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::running;
   }
 
   bool AnyActive() {

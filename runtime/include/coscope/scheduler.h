@@ -1,7 +1,9 @@
 // Scheduler: N Processers (worker threads) running tasks.
 //
 //   co_sched.RunUntilNoTask();      // run on this thread until no task is left
-//   co::Scheduler s({.policy = co::SchedulingPolicyKind::work_stealing});
+//   co::SchedulerOptions options;
+//   options.policy = co::SchedulingPolicyKind::work_stealing;
+//   co::Scheduler s(options);
 //   s.Start(4); ... s.Stop();       // long-running programs
 //
 // The scheduler owns the mechanism (processers, timers, the reactor, task

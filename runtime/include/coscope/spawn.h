@@ -2,7 +2,11 @@
 //
 //   go []{ puts("hello"); };           // on co_sched, default stack
 //   go foo;                            // any callable
-//   co::spawn(fn, {.name = "reader", .stack_size = 64 << 10, .scheduler = &s});
+//   co::SpawnOptions options;          // a name, a stack size, a scheduler
+//   options.name = "reader";
+//   options.stack_size = 64 << 10;
+//   options.scheduler = &s;
+//   co::spawn(fn, options);
 //
 // A task runs until its callable returns. An exception escaping the callable
 // is reported on stderr with the task's id, name and creation site, then

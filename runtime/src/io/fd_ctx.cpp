@@ -34,6 +34,22 @@ FdCtx* slot(int fd, bool create) noexcept {
   return &chunk[fd & (kFdChunkSize - 1)];
 }
 
+// Gives the slot (its lock held) to `fd`, a new open file description:
+// nothing of an earlier fd of that number is kept. Storing fd comes last, so
+// a lock-free fd_ctx_find of fd sees the rest.
+void reset_slot(FdCtx* ctx, int fd, bool managed, FdOpened opened) noexcept {
+  ctx->is_socket = opened.is_socket;
+  ctx->managed = managed;
+  ctx->stream = opened.stream;
+  ctx->user_nonblocking = opened.user_nonblocking;
+  ctx->sys_nonblocking = false;
+  ctx->registered = false;
+  ctx->file_shared = false;
+  ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
+  ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
+  __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
+}
+
 }  // namespace
 
 void FdCtx::Link(IoWaiter* w) noexcept {
@@ -81,36 +97,16 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept {
   if (ctx == nullptr) return nullptr;
   if (__atomic_load_n(&ctx->fd, __ATOMIC_ACQUIRE) == fd) return ctx;
   ctx->lock.lock();
-  if (ctx->fd != fd) {
-    ctx->is_socket = false;
-    ctx->managed = false;
-    ctx->stream = false;
-    ctx->user_nonblocking = false;
-    ctx->sys_nonblocking = false;
-    ctx->registered = false;
-    ctx->file_shared = false;
-    ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
-    ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
-    __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
-  }
+  if (ctx->fd != fd) reset_slot(ctx, fd, /*managed=*/false, FdOpened{});
   ctx->lock.unlock();
   return ctx;
 }
 
-FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking) noexcept {
+FdCtx* fd_ctx_on_open(int fd, FdOpened opened) noexcept {
   FdCtx* ctx = slot(fd, true);
   if (ctx == nullptr) return nullptr;
   ctx->lock.lock();
-  ctx->is_socket = is_socket;
-  ctx->managed = true;
-  ctx->stream = stream;
-  ctx->user_nonblocking = user_nonblocking;
-  ctx->sys_nonblocking = false;
-  ctx->registered = false;
-  ctx->file_shared = false;
-  ctx->file_id = g_next_file_id.fetch_add(1, std::memory_order_relaxed);
-  ctx->recv_timeout_ns = ctx->send_timeout_ns = 0;
-  __atomic_store_n(&ctx->fd, fd, __ATOMIC_RELEASE);
+  reset_slot(ctx, fd, /*managed=*/true, opened);
   ctx->lock.unlock();
   return ctx;
 }
@@ -162,13 +158,15 @@ void fd_ctx_on_dup(int from, int to) noexcept {
   FdCtx* src = fd_ctx_find(from);
   if (src == nullptr) return;
   src->lock.lock();
-  const bool is_socket = src->is_socket, stream = src->stream;
-  const bool user_nb = src->user_nonblocking, sys_nb = src->sys_nonblocking;
+  const FdOpened opened{.is_socket = src->is_socket,
+                        .stream = src->stream,
+                        .user_nonblocking = src->user_nonblocking};
+  const bool sys_nb = src->sys_nonblocking;
   const std::int64_t rcv = src->recv_timeout_ns, snd = src->send_timeout_ns;
   const std::uint64_t file_id = src->file_id;
   src->file_shared = true;
   src->lock.unlock();
-  FdCtx* dst = fd_ctx_on_open(to, is_socket, stream, user_nb);
+  FdCtx* dst = fd_ctx_on_open(to, opened);
   if (dst == nullptr) return;
   dst->lock.lock();
   // O_NONBLOCK belongs to the open file description, which dup shares.

@@ -103,8 +103,15 @@ FdCtx* fd_ctx_find(int fd) noexcept;
 /// The context of `fd`, created (slot reset) if the fd is not known yet.
 /// nullptr only for a negative or absurdly large fd.
 FdCtx* fd_ctx_get_or_create(int fd) noexcept;
+/// What a hooked call that created an fd tells of it (the FdCtx fields of
+/// the same names).
+struct FdOpened {
+  bool is_socket = false;
+  bool stream = false;
+  bool user_nonblocking = false;
+};
 /// A fresh context for an fd that a hooked call just created.
-FdCtx* fd_ctx_on_open(int fd, bool is_socket, bool stream, bool user_nonblocking) noexcept;
+FdCtx* fd_ctx_on_open(int fd, FdOpened opened) noexcept;
 /// Closes `fd` through `do_close` (the original close) and wakes every task
 /// waiting on it (they then see the kernel's answer for a closed fd:
 /// POLLNVAL, EBADF). Holding the context's lock across the close keeps a

@@ -123,7 +123,12 @@ int end_for_unwinding() {
 // signal ended it.
 bool sleep_in_poll(std::int64_t deadline_ns, const SignalMark& signals) {
   for (;;) {
-    IoSentry sentry{prepare_park(), nullptr, 0, 0, false, false};
+    IoSentry sentry{.ticket = prepare_park(),
+                    .waiters = nullptr,
+                    .nfds = 0,
+                    .deadline_ns = 0,
+                    .triggered = false,
+                    .added = false};
     SignalWakeLink signal_link(&sentry);
     if (signal_interrupts(signals, false)) {
       wake(sentry.ticket);
@@ -191,8 +196,12 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
   }
 
   for (;;) {
-    IoSentry sentry{prepare_park(), waiters, nfds, deadline_ns == kForever ? 0 : deadline_ns,
-                    false,          false};
+    IoSentry sentry{.ticket = prepare_park(),
+                    .waiters = waiters,
+                    .nfds = nfds,
+                    .deadline_ns = deadline_ns == kForever ? 0 : deadline_ns,
+                    .triggered = false,
+                    .added = false};
     std::size_t linked = 0;
     // With edges_before_try: the fd is in the reactor, so the reactor's edges
     // stand for the kernel's answer (steps 5 and 7 need no poll(2)).
