@@ -852,6 +852,54 @@ TEST(CrossScheduler, TaskSpawnsOntoAnotherScheduler) {
   EXPECT_EQ(seen_scheduler, &b);
 }
 
+// ---- work stealing: a woken task's processer --------------------------------
+
+// A task that a running task wakes waits in the waker's `runnext`: its
+// processer runs it once the waker switches out (a hand-off's partner stays
+// on one CPU). A waker that runs on instead does not keep it: an idle
+// processer takes it after a few microseconds. Bound: far below the stall
+// watchdog's lending (COSCOPE_STALL_MS, 100 ms), which would also move it.
+TEST(WorkStealingRunnext, ATaskWhoseWakerRunsOnIsTakenByAnIdleProcesser) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::SchedulerOptions opts;
+  opts.policy = co::SchedulingPolicyKind::work_stealing;
+  co::Scheduler s(opts);
+  co::Channel<int> ch(0);
+  std::atomic<bool> woken_ran{false};
+  std::atomic<co::TaskId> woken_id{0};
+  std::thread::id waker_thread, woken_thread;
+  std::int64_t waited_ms = -1;
+  co::spawn(
+      [&] {
+        woken_id = co::this_task::id();
+        ch.recv();
+        woken_thread = std::this_thread::get_id();
+        woken_ran = true;
+      },
+      co::SpawnOptions{"woken", 0, &s});
+  co::spawn(
+      [&] {
+        ASSERT_TRUE(Eventually([&] {
+          return woken_id.load() != 0 &&
+                 coscope_test::IsParked(woken_id.load(), co::WaitReason::channel_recv);
+        }));
+        waker_thread = std::this_thread::get_id();
+        ch.send(1);  // wakes it; the other processer is idle
+        const auto start = Clock::now();
+        while (!woken_ran.load() && MsSince(start) < 5000) {
+          // runs on: no switch-out that would let this processer run it
+        }
+        waited_ms = MsSince(start);
+      },
+      co::SpawnOptions{"waker", 0, &s});
+  s.Start(2);
+  s.WaitUntilNoTask();
+  s.Stop();
+  ASSERT_TRUE(woken_ran.load());
+  EXPECT_NE(woken_thread, waker_thread);
+  EXPECT_LT(waited_ms, coscope_test::ScaledMs(50).count());
+}
+
 // ---- misuse -----------------------------------------------------------------
 
 TEST(SchedulerApi, StartStopPreconditions) {

@@ -59,9 +59,13 @@ For each scheduler: its run mode (stopped, run until no task, started), its
 processer count, live tasks and armed timers. Then one line per processer:
 its index, its kernel thread (LWP) and gdb's number for that thread, the
 task it runs now, the lengths of its two run queues (local: touched by its
-own thread only; inbox: tasks handed over by other threads) and whether it
-is idle - polling (the scheduler's poller, waiting in the epoll reactor) or
-sleeping (on a futex until work comes), how many switches into tasks it
+own thread only; inbox: tasks handed over by other threads), the task it
+runs next (next: woken by its running task, most often a hand-off's partner;
+another processer takes it only after a few microseconds) and whether it
+is idle - polling (the scheduler's poller, waiting in the epoll reactor),
+sleeping (on a futex until work comes) or spinning (looking for work for up
+to 20 us before it blocks, while another processer runs tasks), how many
+switches into tasks it
 made, how long its current task has run, and the system call its thread is
 in: `read(fd 0)`, `futex(0x..., FUTEX_WAIT_PRIVATE)`, or `running (no system
 call)`, read from the thread's registers (orig_rax, live or in a core).
@@ -99,12 +103,14 @@ off (COSCOPE_STALL_MS=0) or has not looked yet."""
             processers = scheduler.processers(problems)
             if not processers:
                 continue
-            rows = [(" ", "Processer", "Thread", "Running", "Local", "Inbox", "Idle", "Switches", "Run time",
-                     "System call")]
+            rows = [(" ", "Processer", "Thread", "Running", "Local", "Inbox", "Next", "Idle", "Switches",
+                     "Run time", "System call")]
             for p in processers:
                 running = '#%d "%s"' % (p.current.id, p.current.name) if p.current is not None else "-"
+                upcoming = '#%d "%s"' % (p.runnext.id, p.runnext.name) if p.runnext is not None else "-"
                 rows.append((" ", str(p.index), thread_cell(p, threads), running, str(p.local), str(p.inbox),
-                             p.idle_text(), str(p.switches), run_time_cell(p, live_now_ns), syscall_cell(p)))
+                             upcoming, p.idle_text(), str(p.switches), run_time_cell(p, live_now_ns),
+                             syscall_cell(p)))
             gdb.write("\n".join(format_table(rows)) + "\n")
         for problem in problems:
             gdb.write("<coscope: %s>\n" % problem)

@@ -20,6 +20,7 @@ from .clock import due_text
 from .fd_table import FdCtxView, IoWaiterView, waiters
 from .inferior import CoscopeError, enum_name, short_error
 from .io_sentries import IoSentryView
+from .schedulers import plain_int
 from .tasks import TaskView, state_text, wait_reason_text
 
 
@@ -112,7 +113,7 @@ class EnumPrinter:
 
 
 class ProcesserPrinter:
-    """processer 0 (LWP 1234) running #9 "spinner", 2 queued, 0 in inbox"""
+    """processer 0 (LWP 1234) running #9 "spinner", 2 queued, 0 in inbox[, next #4 "reader"]"""
 
     def __init__(self, value):
         self.value = value
@@ -125,6 +126,9 @@ class ProcesserPrinter:
         current = v["current"]
         text += " running %s" % task_label(current) if int(current) else " idle"
         text += ", %d queued, %d in inbox" % (int(v["local"]["size"]), int(v["inbox"]["size"]))
+        runnext = plain_int(v["runnext"], signed=False)
+        if runnext:
+            text += ", next %s" % task_label(runnext)
         return text
 
 

@@ -86,6 +86,10 @@ class ProcesserView:
             self.current_address = int(value["current"])
             self.current = TaskView(value["current"]) if self.current_address else None
             self.local = int(value["local"]["size"])
+            # The task a running task woke to run here next (a hand-off's
+            # partner); std::atomic<Task*>: read through its storage.
+            runnext = plain_int(value["runnext"], signed=False)
+            self.runnext = TaskView(runnext) if runnext else None
             self.inbox = plain_int(value["inbox_size"], signed=False)
             self.switches = int(value["switch_count"])
             # What the stall watchdog saw (runtime/src/stall_watchdog.cpp).
@@ -98,7 +102,8 @@ class ProcesserView:
             raise CoscopeError("cannot read Processer at 0x%x: %s" % (address_of(value), short_error(e)))
 
     def idle_text(self):
-        """no / yes, polling (the scheduler's poller, in epoll_wait) / yes, sleeping (futex)."""
+        """no / yes, polling (the scheduler's poller, in epoll_wait) / yes, sleeping (futex) /
+        yes, spinning (looking for work for a moment before it blocks)."""
         if self.idle_mode == "running":
             return "no" if self.current_address else "no (looking for work)"
         return "yes, %s" % self.idle_mode

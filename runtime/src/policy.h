@@ -36,6 +36,12 @@ class SchedulingPolicy {
   virtual Task* Dequeue(Processer* self, std::span<Processer* const> all) = 0;
   /// Whether Dequeue(self) could find something (used before going idle).
   virtual bool HasWork(Processer* self, std::span<Processer* const> all) = 0;
+  /// Whether Dequeue() would return a task now, including what it may take
+  /// from another processer only after a wait (a spinning idle processer
+  /// looks for this, SchedulerCore::SpinForWork). Sets up that wait.
+  virtual bool HasWorkToTake(Processer* self, std::span<Processer* const> all) {
+    return HasWork(self, all);
+  }
   /// Whether processers take tasks from each other's inboxes (then the stall
   /// watchdog lends a stalled processer's queue to the others).
   virtual bool SharesInboxes() const noexcept { return false; }

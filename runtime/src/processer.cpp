@@ -235,6 +235,7 @@ void Processer::Yield(Task* tk) {
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the watchdog's membarrier pairs with it
   Task* next = watch_word.load(std::memory_order_relaxed) == 0 ? local.head : nullptr;
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
+      runnext.load(std::memory_order_relaxed) != nullptr ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
       core->stop_requested.load(std::memory_order_relaxed)) {
     // Until Run (where `current` is null) the queue is not touched.

@@ -75,6 +75,7 @@ enum class IdleMode : int {
   running = 0,   ///< executing tasks or looking for one
   sleeping = 1,  ///< blocked on wake_signal (a futex)
   polling = 2,   ///< blocked in the reactor as the scheduler's poller
+  spinning = 3,  ///< looking for work for a moment before it blocks: needs no wake
 };
 
 class Processer;
@@ -149,8 +150,18 @@ class Processer {
   std::uint64_t switch_count = 0;  ///< switches into tasks so far
   std::uint64_t tick = 0;          ///< scheduling rounds, yield handoffs included (drives polling)
   TaskQueue local;                 ///< ready tasks only this processer touches
-  SpinLock inbox_lock;             ///< guards inbox
-  TaskQueue inbox;                 ///< ready tasks handed over by other threads
+  /// The task a running task of this processer woke last while other
+  /// processers were idle (a hand-off's partner, most often): it runs here
+  /// next, as soon as the waker switches out; another processer takes it only
+  /// after kStealGraceNs (policy_work_stealing.cpp). nullptr: none.
+  std::atomic<Task*> runnext{nullptr};
+  /// A thief's wait for another processer's runnext: which processer, which
+  /// task, and since when (this processer's own, owner-only).
+  const Processer* steal_watch = nullptr;
+  const Task* steal_watch_task = nullptr;
+  std::int64_t steal_watch_since_ns = 0;
+  SpinLock inbox_lock;                                 ///< guards inbox
+  TaskQueue inbox;                                     ///< ready tasks handed over by other threads
   std::atomic<std::size_t> inbox_size{0};              ///< inbox.size, readable without the lock
   std::atomic<IdleMode> idle_mode{IdleMode::running};  ///< how it waits when idle
   std::atomic<std::uint32_t> wake_signal{0};           ///< futex word for IdleMode::sleeping

@@ -113,6 +113,11 @@ void SchedulerCore::NotifyIdle(Processer* target) noexcept {
     target->Notify();
     return;
   }
+  // A spinning processer finds the work by itself: after each store of its
+  // idle mode it looks for work again, before it blocks.
+  for (Processer* p : processer_list_) {
+    if (p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::spinning) return;
+  }
   for (Processer* p : processer_list_) {
     if (p->idle_mode.load(std::memory_order_seq_cst) == IdleMode::sleeping) {
       p->Notify();
@@ -200,9 +205,43 @@ bool SchedulerCore::ShouldStop(Processer* /*p*/) const noexcept {
   return true;
 }
 
+bool SchedulerCore::SpinForWork(Processer* p, std::span<Processer* const> all) {
+  // Only while another processer runs tasks: with every processer idle, work
+  // comes from I/O, timers or other threads, which the poller waits for.
+  auto others_running = [&] {
+    return static_cast<std::size_t>(idle_processers.load(std::memory_order_seq_cst)) < all.size();
+  };
+  if (all.size() < 2 || !others_running()) return false;
+  p->idle_mode.store(IdleMode::spinning, std::memory_order_seq_cst);
+  const std::int64_t give_up_ns = now_ns() + kSpinNs;
+  bool found = false;
+  for (;;) {
+    if (policy->HasWorkToTake(p, all) || ShouldStop(p)) {
+      found = true;
+      break;
+    }
+    // Not while it waits to take a task (policy_work_stealing.cpp): it would
+    // sleep through the end of the wait.
+    if ((p->steal_watch == nullptr && now_ns() > give_up_ns) || !others_running()) break;
+    // Looked at now and then: each look reads cache lines that the running
+    // processers write at every switch.
+    for (int i = 0; i < 128; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+  p->idle_mode.store(IdleMode::running, std::memory_order_seq_cst);
+  return found;
+}
+
 void SchedulerCore::Idle(Processer* p) {
   const auto all = processers();
   idle_processers.fetch_add(1, std::memory_order_seq_cst);
+  if (SpinForWork(p, all)) {
+    idle_processers.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
   if (!poller_busy.exchange(true, std::memory_order_acq_rel)) {
     // The poller: wait in the idle waiter until I/O, the next timer, or new work.
     p->idle_mode.store(IdleMode::polling, std::memory_order_seq_cst);
@@ -276,6 +315,9 @@ void SchedulerCore::RemoveProcessers() {
     std::this_thread::yield();
   }
   for (Processer* p : processer_list_) {
+    if (Task* next = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      pending_.PushBack(next);
+    }
     pending_.Append(p->local);
     p->DrainInbox(pending_);
   }

@@ -9,12 +9,15 @@
 //                       live_tasks reaches 0.
 //   started           - Start(n) threads; run until Stop().
 //
-// Idle processers: the first to go idle takes the poller role and blocks in
-// the idle waiter (with the next timer's deadline as timeout); the others sleep
-// on a futex. Making a task ready notifies the processer the policy names,
-// or any idle one: no periodic tick stands between a ready task and a CPU.
-// A busy processer also fires due timers every kPollInterval rounds, so
-// sleepers wake on time while every processer is busy.
+// Idle processers: while another processer still runs tasks, a processer
+// that runs out of work first spins for up to kSpinNs, looking for a task it
+// may take (SchedulingPolicy::HasWorkToTake); a task made ready meanwhile
+// needs no futex or eventfd wake. After that, the first to go idle takes the
+// poller role and blocks in the idle waiter (with the next timer's deadline
+// as timeout); the others sleep on a futex. Making a task ready notifies the processer the policy
+// names, or any idle one: no periodic tick stands between a ready task and a CPU. A busy processer
+// also fires due timers every kPollInterval rounds, so sleepers wake on time while every processer
+// is busy.
 #pragma once
 
 #include <atomic>
@@ -107,11 +110,17 @@ class SchedulerCore {
   std::size_t processer_count = 0;  ///< entries in processer_table; 0 while stopped
 
   static constexpr std::uint64_t kPollInterval = 64;
+  /// How long an idle processer spins before it blocks (see the top).
+  static constexpr std::int64_t kSpinNs = 20'000;
 
  private:
   void InstallProcessers(std::size_t n);
   void RemoveProcessers();
   void NotifyIdle(Processer* target) noexcept;
+  /// The spin of Idle(): true once there is work to take (or a stop), false
+  /// after kSpinNs (and no task it waits to take) or once no other processer
+  /// runs tasks.
+  bool SpinForWork(Processer* p, std::span<Processer* const> all);
   void UnwindAllTasks();
 
   std::vector<std::unique_ptr<Processer>> processers_;

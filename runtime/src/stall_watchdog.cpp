@@ -405,6 +405,9 @@ class Watchdog {
       const bool lend = inside && !p->queue_busy.load(std::memory_order_acquire);
       if (lend) {
         p->inbox_lock.lock();
+        if (Task* next = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+          p->inbox.PushBack(next);
+        }
         p->inbox.Append(p->local);
         p->inbox_size.store(p->inbox.size, std::memory_order_seq_cst);
         p->inbox_lock.unlock();

@@ -114,12 +114,14 @@ CHECKS = [
     # ---- schedulers and processers -----------------------------------------
     ("info processers", [
         r"^scheduler 1 \(co_sched\): started, 2 processers, 9 live tasks, 5 timers \(SchedulerCore 0x[0-9a-f]+\)\n",
-        r"(?m)^\s+Processer\s+Thread\s+Running\s+Local\s+Inbox\s+Idle\s+Switches\s+Run time\s+System call$",
+        r"(?m)^\s+Processer\s+Thread\s+Running\s+Local\s+Inbox\s+Next\s+Idle\s+Switches\s+Run time\s+System call$",
         # the spinner computes: its run time is the stall watchdog's (live: up
         # to now; core: up to its last sample), and its thread is in no call
-        r'(?m)^\s+[01]\s+LWP \d+, thread \d+\s+#9 "spinner"\s+0\s+0\s+no\s+\d+\s+(?:\d+ ms|\d+\.\d s|< \d+ ms|>= \d+ ms|\?)\s+running \(no system call\)$',
-        r"(?m)^\s+[01]\s+LWP \d+, thread \d+\s+-\s+0\s+0\s+yes, (?:polling|sleeping)\s+\d+\s+-\s+"
-        r"(?:epoll_pwait2?\(epfd \d+\)|futex\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE\))$",
+        r'(?m)^\s+[01]\s+LWP \d+, thread \d+\s+#9 "spinner"\s+0\s+0\s+-\s+no\s+\d+\s+(?:\d+ ms|\d+\.\d s|< \d+ ms|>= \d+ ms|\?)\s+running \(no system call\)$',
+        # the other: blocked, or caught in its short spin before it blocks
+        # while the spinner runs (docs/runtime.md, Processers and idling)
+        r"(?m)^\s+[01]\s+LWP \d+, thread \d+\s+-\s+0\s+0\s+-\s+yes, (?:(?:polling|sleeping)\s+\d+\s+-\s+"
+        r"(?:epoll_pwait2?\(epfd \d+\)|futex\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE\))|spinning\s+\d+\s+-\s+running \(no system call\))$",
         r"\A(?:[^\n]*\n){3}[^\n]*\Z",  # the scheduler, the column names, two processers
     ]),
     ("print coscope_scheduler_registry.count", [r"= 1$"]),

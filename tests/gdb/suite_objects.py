@@ -15,8 +15,9 @@ STRING_CHANNEL = r"co::Channel<std::(?:__cxx11::)?basic_string<char, std::char_t
 # An idle processer's thread waits in the reactor (epoll_pwait2; epoll_pwait
 # on an older kernel) or on its futex.
 IDLE_SYSCALL = r"(?:epoll_pwait2?\(epfd \d+\)|futex\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE\))"
-ROW_OF_IDLE_PROCESSER = (r"\n\s+Processer\s+Thread\s+Running\s+Local\s+Inbox\s+Idle\s+Switches\s+Run time\s+System call\n"
-                         r"\s+0\s+LWP \d+, thread \d+\s+-\s+0\s+0\s+yes, (?:polling|sleeping)\s+\d+\s+-\s+" + IDLE_SYSCALL)
+ROW_OF_IDLE_PROCESSER = (r"\n\s+Processer\s+Thread\s+Running\s+Local\s+Inbox\s+Next\s+Idle\s+Switches\s+Run time\s+"
+                         r"System call\n"
+                         r"\s+0\s+LWP \d+, thread \d+\s+-\s+0\s+0\s+-\s+yes, (?:polling|sleeping)\s+\d+\s+-\s+" + IDLE_SYSCALL)
 
 CHECKS = [
     ("info processers", [

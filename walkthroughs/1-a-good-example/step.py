@@ -145,7 +145,7 @@ def cin_blocks_thread(t):
            "coroutine 1 is not shown running in __GI___libc_read")
     expect(coroutines.has(r"^2\s+-\s+runnable\s+-\s+not started"), "coroutine 2 is not shown as not started")
     processers = gdb.after_command("info processers")
-    expect(processers.has(r'(?:^|\s)0\s+LWP \d+, thread 1\s+#1 ""\s+1\s+0\s+no\s+\d+\s+\d+ ms\s+read\(fd 0\)$'),
+    expect(processers.has(r'(?:^|\s)0\s+LWP \d+, thread 1\s+#1 ""\s+1\s+0\s+-\s+no\s+\d+\s+\d+ ms\s+read\(fd 0\)$'),
            "info processers does not show processer 0 running #1 for some ms, in read(fd 0)")
 
 
