@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "scheduler_core.h"  // SchedulerCore::idle_processers (runtime/src)
 #include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
@@ -883,8 +884,14 @@ TEST(WorkStealingRunnext, ATaskWhoseWakerRunsOnIsTakenByAnIdleProcesser) {
           return woken_id.load() != 0 &&
                  coscope_test::IsParked(woken_id.load(), co::WaitReason::channel_recv);
         }));
+        // Send once the other processer is idle (in SchedulerCore::Idle):
+        // a task woken while no other processer is idle goes to the
+        // waker's own queue, which only its processer runs (by design).
+        const auto settle = Clock::now();
+        while (s.core()->idle_processers.load() != 1 && MsSince(settle) < 5000) {
+        }
         waker_thread = std::this_thread::get_id();
-        ch.send(1);  // wakes it; the other processer is idle
+        ch.send(1);  // wakes it into this processer's runnext
         const auto start = Clock::now();
         while (!woken_ran.load() && MsSince(start) < 5000) {
           // runs on: no switch-out that would let this processer run it

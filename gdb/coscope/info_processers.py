@@ -64,11 +64,11 @@ runs next (next: woken by its running task, most often a hand-off's partner;
 another processer takes it only after a few microseconds) and whether it
 is idle - polling (the scheduler's poller, waiting in the epoll reactor),
 sleeping (on a futex until work comes) or spinning (looking for work for up
-to 20 us before it blocks, while another processer runs tasks), how many
-switches into tasks it
-made, how long its current task has run, and the system call its thread is
-in: `read(fd 0)`, `futex(0x..., FUTEX_WAIT_PRIVATE)`, or `running (no system
-call)`, read from the thread's registers (orig_rax, live or in a core).
+to 20 us before it blocks, while another processer holds a task in Next),
+how many switches into tasks it made, how long its current task has run,
+and the system call its thread is in: `read(fd 0)`, `futex(0x...,
+FUTEX_WAIT_PRIVATE)`, or `running (no system call)`, read from the thread's
+registers (orig_rax, live or in a core).
 
 The run time comes from the runtime's stall watchdog, which samples every
 processer every COSCOPE_STALL_MS/4 (25 ms by default) and records its first

@@ -73,7 +73,8 @@ class WorkStealingPolicy final : public SchedulingPolicy {
         // A running task woke it: most often the partner of a hand-off,
         // best run here once the waker parks. The one it displaces is
         // shared at once.
-        if (Task* displaced = self->runnext.exchange(task, std::memory_order_acq_rel)) {
+        // seq_cst: before NotifyIdle reads the idle modes (SchedulerCore::Idle).
+        if (Task* displaced = self->runnext.exchange(task, std::memory_order_seq_cst)) {
           self->PushInbox(displaced);
         }
         return nullptr;  // an idle processer watches it, in case the waker runs on

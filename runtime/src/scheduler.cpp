@@ -212,6 +212,10 @@ bool SchedulerCore::SpinForWork(Processer* p, std::span<Processer* const> all) {
     return static_cast<std::size_t>(idle_processers.load(std::memory_order_seq_cst)) < all.size();
   };
   if (all.size() < 2 || !others_running()) return false;
+  // And only while a hand-off is going on (some processer holds a runnext,
+  // processer.h): elsewhere (tasks woken by the reactor, spawned, yielding)
+  // the spin would only take CPU time from the running ones.
+  if (!AnyRunnext(all)) return false;
   p->idle_mode.store(IdleMode::spinning, std::memory_order_seq_cst);
   const std::int64_t give_up_ns = now_ns() + kSpinNs;
   bool found = false;
@@ -235,6 +239,15 @@ bool SchedulerCore::SpinForWork(Processer* p, std::span<Processer* const> all) {
   return found;
 }
 
+bool SchedulerCore::AnyRunnext(std::span<Processer* const> all) noexcept {
+  for (const Processer* other : all) {
+    // seq_cst: read after this processer's store of its idle mode, as the
+    // waker reads idle modes after its store of runnext (NotifyIdle).
+    if (other->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+  }
+  return false;
+}
+
 void SchedulerCore::Idle(Processer* p) {
   const auto all = processers();
   idle_processers.fetch_add(1, std::memory_order_seq_cst);
@@ -245,7 +258,10 @@ void SchedulerCore::Idle(Processer* p) {
   if (!poller_busy.exchange(true, std::memory_order_acq_rel)) {
     // The poller: wait in the idle waiter until I/O, the next timer, or new work.
     p->idle_mode.store(IdleMode::polling, std::memory_order_seq_cst);
-    if (!policy->HasWork(p, all) && !ShouldStop(p) && FireTimers(now_ns()) == 0) {
+    // A runnext of another processer is work too: without it, a waker that
+    // saw this processer still running (no wake) would leave it blocked.
+    if (!policy->HasWork(p, all) && !AnyRunnext(all) && !ShouldStop(p) &&
+        FireTimers(now_ns()) == 0) {
       timer_lock.lock();
       std::int64_t next = timers.NextDue();
       poller_deadline_ns.store(next, std::memory_order_seq_cst);
@@ -278,7 +294,8 @@ void SchedulerCore::Idle(Processer* p) {
   // Someone else polls: sleep until notified.
   p->wake_signal.store(0, std::memory_order_seq_cst);
   p->idle_mode.store(IdleMode::sleeping, std::memory_order_seq_cst);
-  if (!policy->HasWork(p, all) && !ShouldStop(p) && poller_busy.load(std::memory_order_seq_cst)) {
+  if (!policy->HasWork(p, all) && !AnyRunnext(all) && !ShouldStop(p) &&
+      poller_busy.load(std::memory_order_seq_cst)) {
     futex_wait(&p->wake_signal, 0);
   }
   p->idle_mode.store(IdleMode::running, std::memory_order_seq_cst);

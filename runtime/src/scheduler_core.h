@@ -9,8 +9,9 @@
 //                       live_tasks reaches 0.
 //   started           - Start(n) threads; run until Stop().
 //
-// Idle processers: while another processer still runs tasks, a processer
-// that runs out of work first spins for up to kSpinNs, looking for a task it
+// Idle processers: while another processer still runs tasks and holds a
+// hand-off's partner (Processer::runnext), a processer that runs out of
+// work first spins for up to kSpinNs, looking for a task it
 // may take (SchedulingPolicy::HasWorkToTake); a task made ready meanwhile
 // needs no futex or eventfd wake. After that, the first to go idle takes the
 // poller role and blocks in the idle waiter (with the next timer's deadline
@@ -121,6 +122,8 @@ class SchedulerCore {
   /// after kSpinNs (and no task it waits to take) or once no other processer
   /// runs tasks.
   bool SpinForWork(Processer* p, std::span<Processer* const> all);
+  /// Whether any processer holds a runnext task (a hand-off going on).
+  static bool AnyRunnext(std::span<Processer* const> all) noexcept;
   void UnwindAllTasks();
 
   std::vector<std::unique_ptr<Processer>> processers_;
