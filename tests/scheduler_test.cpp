@@ -907,6 +907,55 @@ TEST(WorkStealingRunnext, ATaskWhoseWakerRunsOnIsTakenByAnIdleProcesser) {
   EXPECT_LT(waited_ms, coscope_test::ScaledMs(50).count());
 }
 
+// Two processers hold a runnext task each, both wakers running on; the third
+// processer takes both, one grace after the other.
+TEST(WorkStealingRunnext, AnIdleProcesserTakesTheRunnextsOfTwoWakersThatRunOn) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::SchedulerOptions opts;
+  opts.policy = co::SchedulingPolicyKind::work_stealing;
+  co::Scheduler s(opts);
+  co::Channel<int> ch[2] = {co::Channel<int>(0), co::Channel<int>(0)};
+  std::atomic<bool> ran[2] = {false, false};
+  std::atomic<co::TaskId> woken_id[2] = {0, 0};
+  std::int64_t waited_ms[2] = {-1, -1};
+  // Dealt out in spawn order at Start(3): woken 0 and the second waker on
+  // processer 0, woken 1 on processer 1, the first waker on processer 2.
+  for (int i = 0; i < 2; ++i) {
+    co::spawn(
+        [&, i] {
+          woken_id[i] = co::this_task::id();
+          ch[i].recv();
+          ran[i] = true;
+        },
+        co::SpawnOptions{"woken", 0, &s});
+  }
+  for (int i = 0; i < 2; ++i) {
+    co::spawn(
+        [&, i] {
+          // No park here (a sleep would let the poller move this task).
+          const auto settle = Clock::now();
+          while (!(woken_id[i].load() != 0 &&
+                   coscope_test::IsParked(woken_id[i].load(), co::WaitReason::channel_recv) &&
+                   s.core()->idle_processers.load() == 1) &&
+                 MsSince(settle) < 5000) {
+          }
+          ch[i].send(1);  // into this processer's runnext
+          const auto start = Clock::now();
+          while (!ran[i].load() && MsSince(start) < 5000) {
+          }
+          waited_ms[i] = MsSince(start);
+        },
+        co::SpawnOptions{"waker", 0, &s});
+  }
+  s.Start(3);
+  s.WaitUntilNoTask();
+  s.Stop();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(ran[i].load()) << i;
+    EXPECT_LT(waited_ms[i], coscope_test::ScaledMs(50).count()) << i;
+  }
+}
+
 // ---- misuse -----------------------------------------------------------------
 
 TEST(SchedulerApi, StartStopPreconditions) {

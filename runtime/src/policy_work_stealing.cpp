@@ -35,6 +35,9 @@ bool RunnextGraceOver(Processer* self, const Processer* victim) noexcept {
   if (victim->idle_mode.load(std::memory_order_relaxed) != IdleMode::running) {
     return true;  // its processer is idle: nothing will take it there soon
   }
+  // One watch at a time: restarting it for each holder in turn would never
+  // let any grace end while two processers hold one.
+  if (self->steal_watch != nullptr && self->steal_watch != victim) return false;
   const std::int64_t now = now_ns();
   if (self->steal_watch != victim || self->steal_watch_task != waiting) {
     self->steal_watch = victim;
