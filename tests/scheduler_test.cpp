@@ -367,6 +367,72 @@ TEST_P(SchedPolicy, SleepWakesInDeadlineOrder) {
   CheckSleepWakeOrder(h);
 }
 
+// A task whose sleep ended runs before the tasks already queued: a burst of
+// work queued ahead of it (here 300 new tasks, spawned after its deadline
+// passed) does not make it later than the next timer pass, every
+// kPollInterval (64) rounds.
+TEST_P(PolicyOnly, ATaskWhoseSleepEndedGoesAheadOfTheQueue) {
+  coscope_test::Watchdog watchdog(CurrentTestName());
+  co::Scheduler s(options());
+  constexpr int kQueued = 300;
+  std::atomic<int> runs{0};
+  int sleeper_ran_after = -1;
+  auto opts = co::SpawnOptions{"", 0, &s};
+  co::spawn(
+      [&] {
+        co::this_task::sleep_for(1ms);
+        sleeper_ran_after = runs.load();
+      },
+      opts);
+  co::spawn(
+      [&] {
+        const auto start = Clock::now();
+        while (MsSince(start) < 5) {  // the sleeper's deadline passes meanwhile
+        }
+        for (int i = 0; i < kQueued; ++i) co::spawn([&] { runs++; }, opts);
+      },
+      opts);
+  s.Start(1);
+  s.WaitUntilNoTask();
+  s.Stop();
+  EXPECT_EQ(runs.load(), kQueued);
+  // At most one timer pass later (64 rounds), not behind all 300.
+  EXPECT_GE(sleeper_ran_after, 0);
+  EXPECT_LE(sleeper_ran_after, 2 * static_cast<int>(co::detail::SchedulerCore::kPollInterval));
+}
+
+// TaskQueue::PushDue: tasks that came due go ahead of the queue, in the order
+// they came, until they leave it.
+TEST(TaskQueue, DueTasksGoAheadInTheOrderTheyCame) {
+  std::array<co::detail::Task, 6> t{};
+  co::detail::TaskQueue q;
+  auto order = [&q] {
+    std::vector<co::detail::Task*> v;
+    for (co::detail::Task* x = q.head; x != nullptr; x = x->run_next) v.push_back(x);
+    EXPECT_EQ(v.size(), q.size);
+    EXPECT_EQ(q.tail, v.empty() ? nullptr : v.back());
+    return v;
+  };
+  using V = std::vector<co::detail::Task*>;
+  q.PushDue(&t[0]);  // an empty queue: it is also the tail
+  EXPECT_EQ(order(), (V{&t[0]}));
+  q.PushBack(&t[1]);
+  q.PushBack(&t[2]);
+  q.PushDue(&t[3]);  // after the due task still waiting
+  EXPECT_EQ(order(), (V{&t[0], &t[3], &t[1], &t[2]}));
+  EXPECT_EQ(q.PopFront(), &t[0]);
+  q.PushDue(&t[4]);
+  EXPECT_EQ(order(), (V{&t[3], &t[4], &t[1], &t[2]}));
+  EXPECT_EQ(q.PopFront(), &t[3]);
+  EXPECT_EQ(q.PopFront(), &t[4]);  // the last due task left: the next goes first
+  q.PushDue(&t[5]);
+  EXPECT_EQ(order(), (V{&t[5], &t[1], &t[2]}));
+  co::detail::TaskQueue moved;
+  moved.Append(q);  // the queue it left behind starts afresh
+  q.PushDue(&t[0]);
+  EXPECT_EQ(order(), (V{&t[0]}));
+}
+
 // sleep_for sleeps at least its duration, measured from the call.
 TEST_P(Sched, SleepForSleepsAtLeastTheDuration) {
   Harness h = H();

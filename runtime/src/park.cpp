@@ -66,7 +66,7 @@ bool claim(WaitTicket ticket, std::uint64_t by, Waker waker) noexcept {
         const TaskState parked_state = tk->state;
         tk->state = TaskState::runnable;
         COSCOPE_PROBE_TASK_STATE(tk, parked_state, TaskState::runnable);
-        tk->scheduler->MakeReady(tk, ReadyReason::woken);
+        tk->scheduler->MakeReady(tk, by == kTimedOut ? ReadyReason::timed_out : ReadyReason::woken);
       }
       return true;
     }

@@ -16,9 +16,10 @@ namespace detail {
 
 /// Why a task is being queued.
 enum class ReadyReason {
-  spawned,  ///< a new task
-  woken,    ///< its wait ended (wake, timer, I/O)
-  yielded,  ///< it gave up its turn
+  spawned,    ///< a new task
+  woken,      ///< its wait ended (a wake, I/O)
+  timed_out,  ///< its deadline passed (a sleep, a wait's timeout): it goes ahead of the queue
+  yielded,    ///< it gave up its turn
 };
 
 class SchedulingPolicy {

@@ -24,7 +24,9 @@ class RoundRobinPolicy final : public SchedulingPolicy {
                    : all[next_.fetch_add(1, std::memory_order_relaxed) % all.size()];
       if (self != nullptr && why == ReadyReason::yielded) target = self;
     }
-    if (target == self) {
+    if (target == self && why == ReadyReason::timed_out) {
+      self->local.PushDue(task);  // due now: ahead of the queue
+    } else if (target == self) {
       self->local.PushBack(task);
     } else {
       target->PushInbox(task);

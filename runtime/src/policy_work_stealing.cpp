@@ -86,7 +86,11 @@ class WorkStealingPolicy final : public SchedulingPolicy {
         self->PushInbox(task);
         return nullptr;  // an idle processer steals it
       }
-      self->local.PushBack(task);
+      if (why == ReadyReason::timed_out) {
+        self->local.PushDue(task);  // due now: ahead of the queue
+      } else {
+        self->local.PushBack(task);
+      }
       return self;
     }
     Processer* target = is_current(task->processer, all)

@@ -20,9 +20,10 @@ class SchedulerCore;
 
 /// An intrusive FIFO of tasks linked through Task::run_next. Not thread-safe.
 struct TaskQueue {
-  Task* head = nullptr;  ///< next to run
-  Task* tail = nullptr;  ///< last queued
-  std::size_t size = 0;  ///< number of tasks queued
+  Task* head = nullptr;      ///< next to run
+  Task* tail = nullptr;      ///< last queued
+  std::size_t size = 0;      ///< number of tasks queued
+  Task* due_tail = nullptr;  ///< the last task PushDue queued, while it waits; else nullptr
 
   bool empty() const noexcept { return head == nullptr; }
   void PushBack(Task* t) noexcept {
@@ -40,9 +41,20 @@ struct TaskQueue {
     if (t == nullptr) return nullptr;
     head = t->run_next;
     if (head == nullptr) tail = nullptr;
+    if (t == due_tail) due_tail = nullptr;
     t->run_next = nullptr;
     --size;
     return t;
+  }
+  /// Queues `t` ahead of the others but those PushDue queued before it and
+  /// still waiting: tasks that came due run first, in the order they came.
+  void PushDue(Task* t) noexcept {
+    Task*& link = due_tail != nullptr ? due_tail->run_next : head;
+    t->run_next = link;
+    link = t;
+    if (tail == due_tail) tail = t;
+    due_tail = t;
+    ++size;
   }
   /// Moves all of `other` to the back of this queue.
   void Append(TaskQueue& other) noexcept {
