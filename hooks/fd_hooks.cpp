@@ -8,6 +8,7 @@
 // coroutine) is invisible: F_GETFL hides it, F_SETFL and FIONBIO keep it.
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -27,6 +28,11 @@ using co::hooks::ensure_init;
 
 bool is_stream_type(int type) {
   return (type & 0xf) == SOCK_STREAM;
+}
+
+bool is_tcp(int domain, int type, int protocol) {
+  return (domain == AF_INET || domain == AF_INET6) && is_stream_type(type) &&
+         (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
 int socket_type_of(int fd) {
@@ -50,8 +56,10 @@ int accept_common(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   ensure_init();
   int conn = co::hooks::hooked_read(fd, [&] { return accept4_f(fd, addr, len, flags); });
   if (conn >= 0) {
+    const co::detail::FdCtx* listener = co::detail::fd_ctx_find(fd);
     co::detail::fd_ctx_on_open(conn, {.is_socket = true,
                                       .stream = is_stream_type(socket_type_of(conn)),
+                                      .tcp = listener != nullptr && listener->tcp,
                                       .user_nonblocking = (flags & SOCK_NONBLOCK) != 0});
   }
   return conn;
@@ -234,6 +242,7 @@ int socket_body(int domain, int type, int protocol) {
   if (fd >= 0) {
     co::detail::fd_ctx_on_open(fd, {.is_socket = true,
                                     .stream = is_stream_type(type),
+                                    .tcp = is_tcp(domain, type, protocol),
                                     .user_nonblocking = (type & SOCK_NONBLOCK) != 0});
   }
   return fd;

@@ -149,9 +149,13 @@ auto wait_then_call(int fd, short events, std::int64_t deadline_ns, int entry_er
 }
 
 /// Read-side core: runs `op` until it does not report EAGAIN, waiting for
-/// POLLIN in between, within SO_RCVTIMEO.
+/// POLLIN in between, within SO_RCVTIMEO. `asked`: the bytes a plain read
+/// (read, readv, recv without flags) asks for, else 0. After such a read
+/// came back short from a TCP socket, and while no readiness edge came
+/// since, the next one waits for the edge without the try that would fail
+/// with EAGAIN (FdCtx::drained_at).
 template <class Op>
-auto hooked_read(int fd, Op&& op) -> decltype(op()) {
+auto hooked_read(int fd, Op&& op, std::size_t asked = 0) -> decltype(op()) {
   ensure_init();
   FdCtx* ctx = nullptr;
   Path path = choose_path(fd, &ctx);
@@ -161,9 +165,14 @@ auto hooked_read(int fd, Op&& op) -> decltype(op()) {
   if (path == Path::wait_then_call) return wait_then_call(fd, POLLIN, deadline, entry_errno, op);
   for (bool waited = false;; waited = true) {
     const std::uint32_t edges = ctx->EdgeCount(POLLIN);
-    auto n = op();
-    if (n >= 0) return waited ? kept_errno(n, entry_errno) : n;
-    if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) return n;
+    if (waited || asked == 0 || !ctx->KnownEmpty(edges) || !in_coroutine()) {
+      auto n = op();
+      if (n >= 0) {
+        if (asked != 0) ctx->NoteRead(asked, static_cast<std::size_t>(n), edges);
+        return waited ? kept_errno(n, entry_errno) : n;
+      }
+      if (detail::thread_errno() != EAGAIN && detail::thread_errno() != EWOULDBLOCK) return n;
+    }
     int r = wait_ready_after_try(fd, POLLIN, deadline, edges);
     if (r < 0) return -1;
     if (r == 0) {

@@ -128,6 +128,88 @@ TEST(HooksDifferentialEdges, CallsThatWaitedAndSucceededLeaveErrnoAlone) {
   EXPECT_BOTH(o, Gives(1, 0, "errno 4242, connect 0 errno 4343"));
 }
 
+// A TCP read that came back short took everything queued, so the hook's
+// next read waits for new data without trying first (FdCtx::drained_at):
+// data that comes later is read as the kernel's blocking read would.
+TEST(HooksDifferentialEdges, AReadAfterAShortOneGetsTheDataThatComesLater) {
+  auto o = RunBoth([](Env& env) {
+    FdPair p = coscope_test::Open(Channel::tcp);
+    char buf[64];
+    std::string got;
+    send(p.wr, "ab", 2, 0);
+    co::this_task::sleep_for(50ms);
+    ssize_t n = read(p.rd, buf, sizeof buf);  // short: 2 of 64
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.After(50ms, [&] { send(p.wr, "cd", 2, 0); });
+    n = read(p.rd, buf, sizeof buf);
+    got += "|";
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.JoinHelpers();
+    coscope_test::Close(p);
+    Outcome r = Result(n);
+    r.data = got;
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(2, 0, "ab|cd"));
+}
+
+// The exceptions to "a short TCP read took everything": tcp_recvmsg stops at
+// an urgent mark with data after it, and a read that took the last bytes
+// before the peer's FIN is followed by end of stream. In both, the next read
+// returns at once; no readiness edge comes for it (the reactor reported the
+// urgent data and the hang-up while the reader slept, after its first read
+// had put the fd in the reactor).
+TEST(HooksDifferentialEdges, AReadThatStoppedAtAnUrgentMarkIsFollowedByTheRest) {
+  auto o = RunBoth([](Env& env) {
+    FdPair p = coscope_test::Open(Channel::tcp);
+    char buf[64];
+    std::string got;
+    env.After(20ms, [&] { send(p.wr, "x", 1, 0); });
+    ssize_t n = read(p.rd, buf, sizeof buf);  // waits
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.JoinHelpers();
+    send(p.wr, "ab", 2, 0);
+    send(p.wr, "c", 1, MSG_OOB);  // out of band: not in the stream
+    send(p.wr, "de", 2, 0);
+    co::this_task::sleep_for(100ms);
+    for (int i = 0; i < 2; ++i) {
+      n = read(p.rd, buf, sizeof buf);  // "ab", short at the mark, then "de"
+      got += "|";
+      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    }
+    coscope_test::Close(p);
+    Outcome r = Result(n);
+    r.data = got;
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(2, 0, "x|ab|de"));
+}
+
+TEST(HooksDifferentialEdges, EndOfStreamAfterAShortReadIsReadAtOnce) {
+  auto o = RunBoth([](Env& env) {
+    FdPair p = coscope_test::Open(Channel::tcp);
+    char buf[64];
+    std::string got;
+    env.After(20ms, [&] { send(p.wr, "x", 1, 0); });
+    ssize_t n = read(p.rd, buf, sizeof buf);  // waits
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.JoinHelpers();
+    send(p.wr, "abc", 3, 0);
+    shutdown(p.wr, SHUT_WR);
+    co::this_task::sleep_for(100ms);
+    for (int i = 0; i < 2; ++i) {
+      n = read(p.rd, buf, sizeof buf);  // "abc", short, then end of stream
+      got += "|";
+      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    }
+    coscope_test::Close(p);
+    Outcome r = Result(n);
+    r.data = got;
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(0, 0, "x|abc|"));
+}
+
 // select(2) examines no fd at or above the size of the process's fd table
 // (fs/select.c: n = min(nfds, fdt->max_fds)), so an nfds of 4096 with set
 // bits for fds far beyond the table is no EBADF: only the fds below count,

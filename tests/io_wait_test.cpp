@@ -16,10 +16,14 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <fstream>
+#include <string>
+#include <thread>
 
 #include "io/fd_ctx.h"     // FdCtx::EdgeCount (runtime/src)
 #include "io/io_sentry.h"  // io_wait_fd_after_try (runtime/src)
 #include "io/reactor.h"    // reactor().Harvest() (runtime/src)
+#include "loopback_fds.h"
 
 namespace {
 
@@ -142,6 +146,60 @@ TEST(IoWaitAfterTry, ACloseDuringTheWaitGivesEbadf) {
       co::SpawnOptions{"reader", 0, &sched});
   sched.RunUntilNoTask();
   ::close(fds[1]);
+}
+
+/// The read system calls this thread has made (syscr, /proc/thread-self/io:
+/// read, readv, pread; not recv), or -1 where the kernel does not count them.
+long ReadSyscallsOfThisThread() {
+  std::ifstream io("/proc/thread-self/io");
+  std::string key;
+  long value = 0;
+  while (io >> key >> value) {
+    if (key == "syscr:") return value;
+  }
+  return -1;
+}
+
+// After a read came back short from a TCP socket, the next read waits for
+// the reactor's edge instead of trying first: a request-reply loop makes one
+// read per request, not two (the second one failing with EAGAIN). The peer,
+// a plain thread, waits 1 ms before each request, so the task's next read
+// always comes before the data.
+TEST(ReadAfterShortRead, ATcpReadAfterAShortOneMakesNoTryThatFindsNothing) {
+  if (ReadSyscallsOfThisThread() < 0) GTEST_SKIP() << "no /proc/thread-self/io on this kernel";
+  constexpr int kRounds = 100;
+  long reads = -1;
+  InOneTask([&] {
+    const int listener = coscope_test::BindLoopback(AF_INET, SOCK_STREAM);
+    ASSERT_GE(listener, 0);
+    const coscope_test::LoopbackAddr a = coscope_test::BoundAddr(listener);
+    std::thread peer([a] {  // outside the runtime: its calls go straight to the kernel
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      ASSERT_EQ(::connect(fd, a.get(), a.len), 0);
+      char buf[8] = "request";
+      for (int i = 0; i < kRounds; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_EQ(::send(fd, buf, sizeof buf, 0), 8);
+        ASSERT_EQ(::recv(fd, buf, sizeof buf, MSG_WAITALL), 8);
+      }
+      ::close(fd);
+    });
+    const int conn = ::accept(listener, nullptr, nullptr);
+    ASSERT_GE(conn, 0);
+    const long before = ReadSyscallsOfThisThread();
+    char buf[64];
+    for (int i = 0; i < kRounds; ++i) {
+      ASSERT_EQ(::read(conn, buf, sizeof buf), 8);  // asked for 64: a short read
+      ASSERT_EQ(::write(conn, buf, 8), 8);
+    }
+    reads = ReadSyscallsOfThisThread() - before;
+    peer.join();
+    ::close(conn);
+    ::close(listener);
+  });
+  // One per request, the first one's failed try and the counter's own reads.
+  EXPECT_GE(reads, kRounds);
+  EXPECT_LE(reads, kRounds + 5);
 }
 
 }  // namespace

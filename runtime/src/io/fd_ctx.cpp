@@ -41,6 +41,9 @@ void reset_slot(FdCtx* ctx, int fd, bool managed, FdOpened opened) noexcept {
   ctx->is_socket = opened.is_socket;
   ctx->managed = managed;
   ctx->stream = opened.stream;
+  ctx->tcp = opened.tcp;
+  ctx->read_hazard.store(false, std::memory_order_relaxed);
+  ctx->drained_at.store(0, std::memory_order_relaxed);
   ctx->user_nonblocking = opened.user_nonblocking;
   ctx->sys_nonblocking = false;
   ctx->registered = false;
@@ -147,6 +150,7 @@ void fd_table_reset_in_child() noexcept {
       FdCtx& ctx = chunk[i];
       new (&ctx.lock) SpinLock();  // a parent thread may have held it at the fork
       ctx.registered = false;
+      ctx.drained_at.store(0, std::memory_order_relaxed);  // the child's reactor counts anew
       ctx.waiters_head = ctx.waiters_tail = nullptr;
       ctx.waiter_count = 0;
     }
@@ -160,6 +164,7 @@ void fd_ctx_on_dup(int from, int to) noexcept {
   src->lock.lock();
   const FdOpened opened{.is_socket = src->is_socket,
                         .stream = src->stream,
+                        .tcp = src->tcp,
                         .user_nonblocking = src->user_nonblocking};
   const bool sys_nb = src->sys_nonblocking;
   const std::int64_t rcv = src->recv_timeout_ns, snd = src->send_timeout_ns;

@@ -46,6 +46,7 @@ struct FdCtx {
   bool managed = false;              ///< created by a hooked call (socket, pipe, accept, dup):
                                      ///< the runtime may set O_NONBLOCK on it
   bool stream = false;               ///< byte stream (SOCK_STREAM, pipe): blocking writes loop
+  bool tcp = false;                  ///< a TCP socket (see drained_at)
   bool user_nonblocking = false;     ///< the program asked for O_NONBLOCK / FIONBIO
   bool sys_nonblocking = false;      ///< we set O_NONBLOCK so hooks never block the thread
   bool registered = false;           ///< added to the reactor (add_into_reactor)
@@ -67,10 +68,36 @@ struct FdCtx {
   /// (io_wait_fd_after_try).
   std::atomic<std::uint32_t> read_edges{0};   ///< POLLIN, POLLPRI, POLLRDHUP, errors
   std::atomic<std::uint32_t> write_edges{0};  ///< POLLOUT, errors
+  /// Set before read_edges is bumped for an edge with urgent data, a hang-up
+  /// or an error (POLLPRI, POLLRDHUP, POLLHUP, POLLERR), until the fd is
+  /// closed: from then on a short read no longer proves the socket empty.
+  std::atomic<bool> read_hazard{false};
+  /// kDrainedMark | the read_edges count read before the last read that
+  /// returned less than it asked for (0: none). On a TCP socket such a read
+  /// took everything queued (tcp_recvmsg stops short only at an urgent mark,
+  /// which read_hazard rules out), so while read_edges still shows that
+  /// count, nothing came since: the next read's try would fail with EAGAIN
+  /// and the hook waits for the edge instead (hooked_read).
+  std::atomic<std::uint64_t> drained_at{0};
+  static constexpr std::uint64_t kDrainedMark = std::uint64_t{1} << 32;
 
   /// The edge count of the side `events` waits for (POLLOUT: write side).
   std::uint32_t EdgeCount(short events) const noexcept {
     return ((events & POLLOUT) ? write_edges : read_edges).load(std::memory_order_acquire);
+  }
+
+  /// After a read that asked for `asked` bytes and got `got`, with read_edges
+  /// at `edges` before it: notes a drained TCP socket.
+  void NoteRead(std::size_t asked, std::size_t got, std::uint32_t edges) noexcept {
+    if (tcp && !file_shared && got > 0 && got < asked) {
+      drained_at.store(kDrainedMark | edges, std::memory_order_relaxed);
+    }
+  }
+  /// Whether a read now, with read_edges at `edges`, would find the socket
+  /// empty (see drained_at).
+  bool KnownEmpty(std::uint32_t edges) const noexcept {
+    return drained_at.load(std::memory_order_relaxed) == (kDrainedMark | edges) &&
+           !read_hazard.load(std::memory_order_relaxed) && tcp && !file_shared;
   }
 
   void Link(IoWaiter* w) noexcept;
@@ -108,6 +135,7 @@ FdCtx* fd_ctx_get_or_create(int fd) noexcept;
 struct FdOpened {
   bool is_socket = false;
   bool stream = false;
+  bool tcp = false;
   bool user_nonblocking = false;
 };
 /// A fresh context for an fd that a hooked call just created.

@@ -94,6 +94,9 @@ class EpollReactor final : public Reactor {
     // Counted before the waiters are woken, under the lock a waiter links
     // under: a try that failed before this edge sees the count moved.
     constexpr short kErrors = POLLERR | POLLHUP | POLLNVAL;
+    if (happened & (POLLPRI | POLLRDHUP | kErrors)) {
+      ctx->read_hazard.store(true, std::memory_order_relaxed);  // published by the bump below
+    }
     if (happened & (POLLIN | POLLPRI | POLLRDHUP | kErrors)) {
       ctx->read_edges.fetch_add(1, std::memory_order_release);
     }
