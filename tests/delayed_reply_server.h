@@ -181,8 +181,11 @@ class DelayedReplyServer {
       if (conn.sent == conn.reply.size()) done.push_back(fd);
     }
     for (int fd : done) {
-      Drop(fd);
+      // Counted before the close that lets the client see the end of the
+      // reply: a test that checks the count once its clients are done
+      // finds every reply in it.
       replies_sent_.fetch_add(1);
+      Drop(fd);
     }
   }
 

@@ -110,6 +110,11 @@ int main() {
       0) {
     return 1;
   }
+  // Made before any task runs: a task's first run may open a file for a
+  // moment (the stack pool reads vm.max_map_count), which would shift the
+  // numbers the pages quote.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_NONBLOCK) != 0) return 1;
   int reader_fd = sockets[0];
   co::spawn([reader_fd] { read_with_timeout(reader_fd); }, {.name = "timed-reader"});
 
@@ -126,9 +131,6 @@ int main() {
   g_closed.close();
 
   std::thread([] { g_thread_side.recv(); }).detach();
-
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_NONBLOCK) != 0) return 1;
 
   if (!wait_until(all_in_place, "every task and thread waits")) return 1;
   fixture_ready();
