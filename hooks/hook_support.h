@@ -21,6 +21,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 
 #include "coscope/detail/park.h"
 #include "io/fd_ctx.h"
@@ -155,7 +156,7 @@ auto wait_then_call(int fd, short events, std::int64_t deadline_ns, int entry_er
 /// since, the next one waits for the edge without the try that would fail
 /// with EAGAIN (FdCtx::drained_at).
 template <class Op>
-auto hooked_read(int fd, Op&& op, std::size_t asked = 0) -> decltype(op()) {
+auto hooked_read(int fd, std::size_t asked, Op&& op) -> decltype(op()) {
   ensure_init();
   FdCtx* ctx = nullptr;
   Path path = choose_path(fd, &ctx);
@@ -180,6 +181,12 @@ auto hooked_read(int fd, Op&& op, std::size_t asked = 0) -> decltype(op()) {
       return -1;
     }
   }
+}
+
+/// hooked_read for every other read-side call (the try is always made).
+template <class Op>
+auto hooked_read(int fd, Op&& op) -> decltype(op()) {
+  return hooked_read(fd, 0, std::forward<Op>(op));
 }
 
 /// recv* with MSG_WAITALL: on a blocking stream socket the kernel waits

@@ -59,8 +59,7 @@ ssize_t recv_body(int fd, void* buf, size_t len, int flags) {
       return recv_f(fd, static_cast<char*>(buf) + done, len - done, flags);
     });
   }
-  return hooked_read(
-      fd, [&] { return recv_f(fd, buf, len, flags); }, flags == 0 ? len : 0);
+  return hooked_read(fd, flags == 0 ? len : 0, [&] { return recv_f(fd, buf, len, flags); });
 }
 
 ssize_t recvfrom_body(int fd, void* buf, size_t len, int flags, struct sockaddr* addr,
@@ -247,15 +246,12 @@ int sendmmsg_body(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t count) {
-  COSCOPE_HOOK(read, fd,
-               hooked_read(
-                   fd, [&] { return read_f(fd, buf, count); }, count));
+  COSCOPE_HOOK(read, fd, hooked_read(fd, count, [&] { return read_f(fd, buf, count); }));
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
   COSCOPE_HOOK(readv, fd,
-               hooked_read(
-                   fd, [&] { return readv_f(fd, iov, iovcnt); }, iov_total(iov, iovcnt)));
+               hooked_read(fd, iov_total(iov, iovcnt), [&] { return readv_f(fd, iov, iovcnt); }));
 }
 
 ssize_t recv(int fd, void* buf, size_t len, int flags) {

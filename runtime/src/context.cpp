@@ -135,7 +135,7 @@ __attribute__((always_inline)) inline bctx::transfer_t jump(bctx::fcontext_t to,
   __asm__ volatile(
       "leaq 1f(%%rip), %%rcx\n\t"
       "pushq %%rcx\n\t"
-      "jmp jump_fcontext@PLT\n\t"
+      "jmp *jump_fcontext@GOTPCREL(%%rip)\n\t"
       "1:\n\t"
       : "=r"(rax), "=r"(rdx), "+r"(rdi), "+r"(rsi)
       :
@@ -229,9 +229,9 @@ __attribute__((noinline)) void context_suspend(Task* task) noexcept {
   landed(task, from);  // possibly on another processer (and thread)
 }
 
-void context_handoff(Task* from_task, Task* to) noexcept {
+void context_handoff(Processer* processer, Task* from_task, Task* to) noexcept {
   [[maybe_unused]] void* fake = nullptr;
-  swap_exception_state(from_task->processer, &from_task->exceptions, to->exceptions);
+  swap_exception_state(processer, &from_task->exceptions, to->exceptions);
   save_registers(from_task);
   before_switch_to_task(to, &fake);
   bctx::transfer_t from = jump(to->context, from_task);

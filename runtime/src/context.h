@@ -33,7 +33,7 @@ void context_suspend(Task* task) noexcept;
 /// Task side: switch straight to `to`, a started task suspended on the same
 /// processer, without passing through Processer::Run. `from` resumes later
 /// from the processer or from another handoff.
-void context_handoff(Task* from, Task* to) noexcept;
+void context_handoff(Processer* processer, Task* from, Task* to) noexcept;
 
 /// Processer side, once per thread before its first resume.
 void context_bind_thread(Processer* processer) noexcept;

@@ -219,6 +219,26 @@ void Processer::SwapOut(Task* tk) {
   context_suspend(tk);
 }
 
+// Yield's hand-off once it is decided: `local` rotates (next leaves the
+// front, tk joins the back) and next becomes current. Owner-only queue:
+// nobody can resume tk before it is off its stack.
+inline void Processer::RotateTo(Task* tk, Task* next) noexcept {
+  local.RotateFrontToBack(tk);
+  next->processer = this;
+  set_current(this, next);
+  ++next->switch_count;
+}
+
+// The hand-off with tracing on: out of line, so that the common path makes
+// no call it would have to keep registers across.
+__attribute__((noinline, cold)) void Processer::HandOffTraced(Task* tk, Task* next) {
+  trace_swap_out(tk);
+  RotateTo(tk, next);
+  trace_swap_in(next);
+  COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);
+  context_handoff(this, tk, next);
+}
+
 void Processer::Yield(Task* tk) {
   // The fast path applies only where Run would pick the local queue's head
   // anyway and have nothing else to do between the two tasks: nobody idle to
@@ -237,7 +257,7 @@ void Processer::Yield(Task* tk) {
   if (next == nullptr || next->context == nullptr || (tick + 1) % kInboxRound == 0 ||
       runnext.load(std::memory_order_relaxed) != nullptr ||
       core->idle_processers.load(std::memory_order_relaxed) != 0 ||
-      core->stop_requested.load(std::memory_order_relaxed)) {
+      core->stop_requested.load(std::memory_order_relaxed)) [[unlikely]] {
     // Until Run (where `current` is null) the queue is not touched.
     std::atomic_ref<std::uint64_t>(switch_count).store(switches, std::memory_order_relaxed);
     SwapOut(tk);  // state stays runnable: Run requeues it
@@ -245,15 +265,13 @@ void Processer::Yield(Task* tk) {
   }
   ++tick;
   check_stack_at_switch_out(tk, current_stack_pointer());  // still on tk's stack
-  if (trace_on()) trace_swap_out(tk);
-  local.PopFront();
-  local.PushBack(tk);  // owner-only queue: nobody can resume tk before it is off its stack
-  next->processer = this;
-  set_current(this, next);
-  ++next->switch_count;
-  if (trace_on()) trace_swap_in(next);
+  if (trace_on()) [[unlikely]] {
+    HandOffTraced(tk, next);
+    return;
+  }
+  RotateTo(tk, next);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);
-  context_handoff(tk, next);
+  context_handoff(this, tk, next);
 }
 
 }  // namespace detail

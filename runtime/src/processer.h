@@ -56,6 +56,21 @@ struct TaskQueue {
     due_tail = t;
     ++size;
   }
+  /// Takes the front task off and puts `t` (not queued) at the back: what a
+  /// PopFront and a PushBack(t) do, in fewer steps.
+  void RotateFrontToBack(Task* t) noexcept {
+    Task* front = head;
+    if (front == due_tail) due_tail = nullptr;
+    t->run_next = nullptr;
+    if (front == tail) {
+      head = t;
+    } else {
+      head = front->run_next;
+      tail->run_next = t;
+    }
+    tail = t;
+    front->run_next = nullptr;
+  }
   /// Moves all of `other` to the back of this queue.
   void Append(TaskQueue& other) noexcept {
     if (other.empty()) return;
@@ -204,6 +219,9 @@ class Processer {
   static std::uint64_t NextSerial() noexcept;
   /// Spins while the watchdog decides; returns watch_word then.
   std::uint64_t WaitNotDeciding() noexcept;
+  /// Yield's hand-off to `next`, the front of `local` (processer.cpp).
+  inline void RotateTo(Task* tk, Task* next) noexcept;
+  void HandOffTraced(Task* tk, Task* next);
   /// Back in Run after `tk` ran while watch_word was set: takes the queue
   /// back and writes the end of a reported stall.
   void AfterWatched(const Task* tk) noexcept;
