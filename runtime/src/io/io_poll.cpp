@@ -16,8 +16,8 @@
 // asks the kernel in neither 5 nor 7: in 5 the fd's reactor edge count,
 // read before the try, tells whether an edge came in since (then it
 // returns 1 and the hook tries again); in 7 the reactor's wake-up is the
-// answer. The hook's next try is the check, so a request costs the try,
-// the retry and the reply, not two more poll(2)s.
+// answer. The hook's next try is the check: no poll(2) before or after the
+// wait (and on TCP, after a short read, no try before it: hooked_read).
 // A caught signal ends the wait with EINTR where the kernel would end the
 // call (see signal_interrupt.h): the wait also links a SignalWakeLink, and
 // checks signal_interrupts() after step 5 and after each wake. Readiness
