@@ -153,6 +153,37 @@ TEST(HooksDifferentialEdges, AReadAfterAShortOneGetsTheDataThatComesLater) {
   EXPECT_BOTH(o, Gives(2, 0, "ab|cd"));
 }
 
+// The same with a dup of the socket read in between: reads through the dup
+// only take data away, and the socket's own next read still waits for, and
+// gets, what comes later.
+TEST(HooksDifferentialEdges, AReadThroughADupInBetweenLeavesTheNextReadRight) {
+  auto o = RunBoth([](Env& env) {
+    FdPair p = coscope_test::Open(Channel::tcp);
+    char buf[64];
+    std::string got;
+    send(p.wr, "ab", 2, 0);
+    co::this_task::sleep_for(50ms);
+    ssize_t n = read(p.rd, buf, sizeof buf);  // short: 2 of 64
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    const int copy = dup(p.rd);
+    send(p.wr, "cd", 2, 0);
+    n = read(copy, buf, sizeof buf);
+    got += "|";
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.After(50ms, [&] { send(p.wr, "ef", 2, 0); });
+    n = read(p.rd, buf, sizeof buf);
+    got += "|";
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    env.JoinHelpers();
+    close(copy);
+    coscope_test::Close(p);
+    Outcome r = Result(n);
+    r.data = got;
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(2, 0, "ab|cd|ef"));
+}
+
 // The exceptions to "a short TCP read took everything": tcp_recvmsg stops at
 // an urgent mark with data after it, and a read that took the last bytes
 // before the peer's FIN is followed by end of stream. In both, the next read

@@ -89,7 +89,7 @@ struct FdCtx {
   /// After a read that asked for `asked` bytes and got `got`, with read_edges
   /// at `edges` before it: notes a drained TCP socket.
   void NoteRead(std::size_t asked, std::size_t got, std::uint32_t edges) noexcept {
-    if (tcp && !file_shared && got > 0 && got < asked) {
+    if (tcp && got > 0 && got < asked) {
       drained_at.store(kDrainedMark | edges, std::memory_order_relaxed);
     }
   }
@@ -97,7 +97,7 @@ struct FdCtx {
   /// empty (see drained_at).
   bool KnownEmpty(std::uint32_t edges) const noexcept {
     return drained_at.load(std::memory_order_relaxed) == (kDrainedMark | edges) &&
-           !read_hazard.load(std::memory_order_relaxed) && tcp && !file_shared;
+           !read_hazard.load(std::memory_order_relaxed) && tcp;
   }
 
   void Link(IoWaiter* w) noexcept;
