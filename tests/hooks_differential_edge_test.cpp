@@ -128,25 +128,30 @@ TEST(HooksDifferentialEdges, CallsThatWaitedAndSucceededLeaveErrnoAlone) {
   EXPECT_BOTH(o, Gives(1, 0, "errno 4242, connect 0 errno 4343"));
 }
 
+// Reads up to 64 bytes from `fd` and appends them to `got`, after a "|"
+// unless `got` is empty. Returns what read returned.
+ssize_t ReadInto(int fd, std::string& got) {
+  char buf[64];
+  const ssize_t n = read(fd, buf, sizeof buf);
+  if (!got.empty()) got += "|";
+  if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+  return n;
+}
+
 // A TCP read that came back short took everything queued, so the hook's
 // next read waits for new data without trying first (FdCtx::drained_at):
 // data that comes later is read as the kernel's blocking read would.
 TEST(HooksDifferentialEdges, AReadAfterAShortOneGetsTheDataThatComesLater) {
   auto o = RunBoth([](Env& env) {
     FdPair p = coscope_test::Open(Channel::tcp);
-    char buf[64];
     std::string got;
     send(p.wr, "ab", 2, 0);
     co::this_task::sleep_for(50ms);
-    ssize_t n = read(p.rd, buf, sizeof buf);  // short: 2 of 64
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    ReadInto(p.rd, got);  // short: 2 of 64
     env.After(50ms, [&] { send(p.wr, "cd", 2, 0); });
-    n = read(p.rd, buf, sizeof buf);
-    got += "|";
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    Outcome r = Result(ReadInto(p.rd, got));
     env.JoinHelpers();
     coscope_test::Close(p);
-    Outcome r = Result(n);
     r.data = got;
     return r;
   });
@@ -159,25 +164,18 @@ TEST(HooksDifferentialEdges, AReadAfterAShortOneGetsTheDataThatComesLater) {
 TEST(HooksDifferentialEdges, AReadThroughADupInBetweenLeavesTheNextReadRight) {
   auto o = RunBoth([](Env& env) {
     FdPair p = coscope_test::Open(Channel::tcp);
-    char buf[64];
     std::string got;
     send(p.wr, "ab", 2, 0);
     co::this_task::sleep_for(50ms);
-    ssize_t n = read(p.rd, buf, sizeof buf);  // short: 2 of 64
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    ReadInto(p.rd, got);  // short: 2 of 64
     const int copy = dup(p.rd);
     send(p.wr, "cd", 2, 0);
-    n = read(copy, buf, sizeof buf);
-    got += "|";
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    ReadInto(copy, got);
     env.After(50ms, [&] { send(p.wr, "ef", 2, 0); });
-    n = read(p.rd, buf, sizeof buf);
-    got += "|";
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    Outcome r = Result(ReadInto(p.rd, got));
     env.JoinHelpers();
     close(copy);
     coscope_test::Close(p);
-    Outcome r = Result(n);
     r.data = got;
     return r;
   });
@@ -187,56 +185,43 @@ TEST(HooksDifferentialEdges, AReadThroughADupInBetweenLeavesTheNextReadRight) {
 // The exceptions to "a short TCP read took everything": tcp_recvmsg stops at
 // an urgent mark with data after it, and a read that took the last bytes
 // before the peer's FIN is followed by end of stream. In both, the next read
-// returns at once; no readiness edge comes for it (the reactor reported the
-// urgent data and the hang-up while the reader slept, after its first read
-// had put the fd in the reactor).
+// returns at once; no readiness edge comes for it. The scenario: the reader
+// waits for a first byte (in a coroutine that puts the fd in the reactor),
+// `then` sends more, the reader sleeps while the reactor reports it (the
+// urgent data, the hang-up), then reads twice.
+template <class Then>
+Outcome FirstByteThenTwoReads(Env& env, Then then) {
+  FdPair p = coscope_test::Open(Channel::tcp);
+  std::string got;
+  env.After(20ms, [&] { send(p.wr, "x", 1, 0); });
+  ReadInto(p.rd, got);  // waits
+  env.JoinHelpers();
+  then(p.wr);
+  co::this_task::sleep_for(100ms);
+  ReadInto(p.rd, got);
+  Outcome r = Result(ReadInto(p.rd, got));
+  coscope_test::Close(p);
+  r.data = got;
+  return r;
+}
+
 TEST(HooksDifferentialEdges, AReadThatStoppedAtAnUrgentMarkIsFollowedByTheRest) {
   auto o = RunBoth([](Env& env) {
-    FdPair p = coscope_test::Open(Channel::tcp);
-    char buf[64];
-    std::string got;
-    env.After(20ms, [&] { send(p.wr, "x", 1, 0); });
-    ssize_t n = read(p.rd, buf, sizeof buf);  // waits
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-    env.JoinHelpers();
-    send(p.wr, "ab", 2, 0);
-    send(p.wr, "c", 1, MSG_OOB);  // out of band: not in the stream
-    send(p.wr, "de", 2, 0);
-    co::this_task::sleep_for(100ms);
-    for (int i = 0; i < 2; ++i) {
-      n = read(p.rd, buf, sizeof buf);  // "ab", short at the mark, then "de"
-      got += "|";
-      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-    }
-    coscope_test::Close(p);
-    Outcome r = Result(n);
-    r.data = got;
-    return r;
+    return FirstByteThenTwoReads(env, [](int wr) {
+      send(wr, "ab", 2, 0);
+      send(wr, "c", 1, MSG_OOB);  // out of band: not in the stream
+      send(wr, "de", 2, 0);
+    });
   });
-  EXPECT_BOTH(o, Gives(2, 0, "x|ab|de"));
+  EXPECT_BOTH(o, Gives(2, 0, "x|ab|de"));  // "ab" stops at the mark
 }
 
 TEST(HooksDifferentialEdges, EndOfStreamAfterAShortReadIsReadAtOnce) {
   auto o = RunBoth([](Env& env) {
-    FdPair p = coscope_test::Open(Channel::tcp);
-    char buf[64];
-    std::string got;
-    env.After(20ms, [&] { send(p.wr, "x", 1, 0); });
-    ssize_t n = read(p.rd, buf, sizeof buf);  // waits
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-    env.JoinHelpers();
-    send(p.wr, "abc", 3, 0);
-    shutdown(p.wr, SHUT_WR);
-    co::this_task::sleep_for(100ms);
-    for (int i = 0; i < 2; ++i) {
-      n = read(p.rd, buf, sizeof buf);  // "abc", short, then end of stream
-      got += "|";
-      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-    }
-    coscope_test::Close(p);
-    Outcome r = Result(n);
-    r.data = got;
-    return r;
+    return FirstByteThenTwoReads(env, [](int wr) {
+      send(wr, "abc", 3, 0);
+      shutdown(wr, SHUT_WR);
+    });
   });
   EXPECT_BOTH(o, Gives(0, 0, "x|abc|"));
 }
