@@ -31,6 +31,7 @@ using coscope_test::Gives;
 using coscope_test::Outcome;
 using coscope_test::Result;
 using coscope_test::RunBoth;
+using coscope_test::Timed;
 
 // An address no call may read or write (hidden from the compiler).
 template <class T>
@@ -129,12 +130,14 @@ TEST(HooksDifferentialEdges, CallsThatWaitedAndSucceededLeaveErrnoAlone) {
 }
 
 // Reads up to 64 bytes from `fd` and appends them to `got`, after a "|"
-// unless `got` is empty. Returns what read returned.
+// unless `got` is empty. Returns what read returned, errno as read left it.
 ssize_t ReadInto(int fd, std::string& got) {
   char buf[64];
   const ssize_t n = read(fd, buf, sizeof buf);
+  const int err = errno;
   if (!got.empty()) got += "|";
   if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+  errno = err;  // for Result()
   return n;
 }
 
@@ -180,6 +183,27 @@ TEST(HooksDifferentialEdges, AReadThroughADupInBetweenLeavesTheNextReadRight) {
     return r;
   });
   EXPECT_BOTH(o, Gives(2, 0, "ab|cd|ef"));
+}
+
+// With SO_RCVTIMEO, the read that waits for the edge instead of trying
+// still ends at the timeout with EAGAIN, as the kernel's does.
+TEST(HooksDifferentialEdges, AReadAfterAShortOneTimesOutWithEagain) {
+  auto o = RunBoth([](Env&) {
+    FdPair p = coscope_test::Open(Channel::tcp);
+    std::string got;
+    timeval tv{0, 100'000};
+    setsockopt(p.rd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    send(p.wr, "ab", 2, 0);
+    co::this_task::sleep_for(50ms);
+    ReadInto(p.rd, got);  // short: 2 of 64
+    Outcome r = Timed([&] { return Result(ReadInto(p.rd, got)); });
+    coscope_test::Close(p);
+    r.data = got;
+    return r;
+  });
+  EXPECT_BOTH(o, Gives(-1, EAGAIN, "ab|"));
+  EXPECT_GE(o.native.seconds, 0.09);
+  EXPECT_GE(o.coroutine.seconds, 0.09);
 }
 
 // The exceptions to "a short TCP read took everything": tcp_recvmsg stops at
