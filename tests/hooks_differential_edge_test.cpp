@@ -141,6 +141,14 @@ ssize_t ReadInto(int fd, std::string& got) {
   return n;
 }
 
+// Sends "ab" and, once it has arrived, reads it with a read that asks for
+// 64 bytes: a short read, which took everything queued.
+void ShortRead(const FdPair& p, std::string& got) {
+  send(p.wr, "ab", 2, 0);
+  co::this_task::sleep_for(50ms);
+  ReadInto(p.rd, got);
+}
+
 // A TCP read that came back short took everything queued, so the hook's
 // next read waits for new data without trying first (FdCtx::drained_at):
 // data that comes later is read as the kernel's blocking read would.
@@ -148,9 +156,7 @@ TEST(HooksDifferentialEdges, AReadAfterAShortOneGetsTheDataThatComesLater) {
   auto o = RunBoth([](Env& env) {
     FdPair p = coscope_test::Open(Channel::tcp);
     std::string got;
-    send(p.wr, "ab", 2, 0);
-    co::this_task::sleep_for(50ms);
-    ReadInto(p.rd, got);  // short: 2 of 64
+    ShortRead(p, got);
     env.After(50ms, [&] { send(p.wr, "cd", 2, 0); });
     Outcome r = Result(ReadInto(p.rd, got));
     env.JoinHelpers();
@@ -168,9 +174,7 @@ TEST(HooksDifferentialEdges, AReadThroughADupInBetweenLeavesTheNextReadRight) {
   auto o = RunBoth([](Env& env) {
     FdPair p = coscope_test::Open(Channel::tcp);
     std::string got;
-    send(p.wr, "ab", 2, 0);
-    co::this_task::sleep_for(50ms);
-    ReadInto(p.rd, got);  // short: 2 of 64
+    ShortRead(p, got);
     const int copy = dup(p.rd);
     send(p.wr, "cd", 2, 0);
     ReadInto(copy, got);
@@ -193,9 +197,7 @@ TEST(HooksDifferentialEdges, AReadAfterAShortOneTimesOutWithEagain) {
     std::string got;
     timeval tv{0, 100'000};
     setsockopt(p.rd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    send(p.wr, "ab", 2, 0);
-    co::this_task::sleep_for(50ms);
-    ReadInto(p.rd, got);  // short: 2 of 64
+    ShortRead(p, got);
     Outcome r = Timed([&] { return Result(ReadInto(p.rd, got)); });
     coscope_test::Close(p);
     r.data = got;
