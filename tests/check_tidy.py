@@ -8,6 +8,7 @@ runtime and the hooks that the build compiles, and fails on any warning
 The sources and their flags come from BUILD/compile_commands.json
 (CMAKE_EXPORT_COMPILE_COMMANDS, on in the top-level CMakeLists.txt); a source
 compiled more than once (the static archive's copies) is checked once.
+Assembly sources (.S) are not C or C++: clang-tidy has nothing to say there.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import subprocess
 import sys
 
 FOLDERS = ("runtime", "hooks")
+CHECKED = (".c", ".cc", ".cpp")
 
 
 def sources(build_dir, source_dir):
@@ -31,7 +33,7 @@ def sources(build_dir, source_dir):
     found = set()
     for entry in entries:
         path = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
-        if path.startswith(roots):
+        if path.startswith(roots) and path.endswith(CHECKED):
             found.add(path)
     return sorted(found)
 

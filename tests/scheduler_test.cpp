@@ -27,10 +27,12 @@
 #include <utility>
 #include <vector>
 
+#include "processer.h"       // Processer::kInboxRound (runtime/src)
 #include "scheduler_core.h"  // SchedulerCore::idle_processers (runtime/src)
 #include "test_util.h"
 #include "test_watchdog.h"
 #include "worker_fixture.h"
+#include "yield_body.h"  // yield()'s body, which says how it returns
 
 #if defined(__SANITIZE_THREAD__)
 // ThreadSanitizer gives each task a fiber whose creation clears 0.8 MB (its
@@ -265,6 +267,48 @@ TEST_P(SchedPolicy, YieldInterleavesRoundRobin) {
 TEST_P(SchedPolicy, YieldGivesEveryTaskProgress) {
   Harness h = H();
   CheckYieldLockstep(h);
+}
+
+// yield()'s way back (runtime/src/yield_entry.S): after a hand-off the body
+// reports the return address of the task that handed off, which the CPU's
+// return-address predictor holds; after a resume from Run it reports none.
+// Each task yields from a place of its own (two distinct addresses here).
+TEST(YieldReturn, AHandOffReportsTheReturnAddressOfTheTaskThatHandedOff) {
+  static const char place_a = 'a', place_b = 'b';
+  constexpr int kYields = 320;
+  std::vector<const void*> seen_a, seen_b;
+  co::Scheduler s;  // one worker: RunUntilNoTask runs both tasks here
+  auto yielder = [&s](const void* place, std::vector<const void*>* seen) {
+    co::spawn(
+        [place, seen] {
+          for (int i = 0; i < kYields; ++i) seen->push_back(co::detail::yield_body(place));
+        },
+        {.scheduler = &s});
+  };
+  yielder(&place_a, &seen_a);
+  yielder(&place_b, &seen_b);
+  s.RunUntilNoTask();
+  auto check = [](const char* who, const std::vector<const void*>& seen, const void* other) {
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(kYields)) << who;
+    int from_hand_off = 0, from_run = 0;
+    for (const void* predicted : seen) {
+      if (predicted == other) {
+        ++from_hand_off;
+      } else {
+        EXPECT_EQ(predicted, nullptr)
+            << who << " was told of a return address the predictor does not hold";
+        ++from_run;
+      }
+    }
+    // Every kInboxRound-th yield goes through Run; so does the first (the
+    // other task has no stack yet) and the last (the other one has ended).
+    EXPECT_GE(from_run, 1) << who;
+    EXPECT_LE(from_run, 2 * kYields / static_cast<int>(co::detail::Processer::kInboxRound) + 2)
+        << who;
+    EXPECT_GE(from_hand_off, kYields * 3 / 4) << who;
+  };
+  check("task a", seen_a, &place_b);
+  check("task b", seen_b, &place_a);
 }
 
 // ---- wake-ups across workers ----------------------------------------------------

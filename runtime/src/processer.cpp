@@ -177,6 +177,7 @@ void Processer::SwapIn(Task* tk) {
   set_current(this, tk);
   count_switch(this);
   ++tk->switch_count;
+  yielder_return = nullptr;  // no return from yield() is predicted (yield_entry.S)
   if (trace_on()) trace_swap_in(tk);
   COSCOPE_PROBE_TASK_STATE(tk, TaskState::runnable, probe_moment::running);
 
@@ -222,8 +223,9 @@ void Processer::SwapOut(Task* tk) {
 // Yield's hand-off once it is decided: `local` rotates (next leaves the
 // front, tk joins the back) and next becomes current. Owner-only queue:
 // nobody can resume tk before it is off its stack.
-inline void Processer::RotateTo(Task* tk, Task* next) noexcept {
+inline void Processer::RotateTo(Task* tk, Task* next, const void* return_address) noexcept {
   local.RotateFrontToBack(tk);
+  yielder_return = return_address;
   next->processer = this;
   set_current(this, next);
   ++next->switch_count;
@@ -231,15 +233,16 @@ inline void Processer::RotateTo(Task* tk, Task* next) noexcept {
 
 // The hand-off with tracing on: out of line, so that the common path makes
 // no call it would have to keep registers across.
-__attribute__((noinline, cold)) void Processer::HandOffTraced(Task* tk, Task* next) {
+__attribute__((noinline, cold)) void Processer::HandOffTraced(Task* tk, Task* next,
+                                                              const void* return_address) {
   trace_swap_out(tk);
-  RotateTo(tk, next);
+  RotateTo(tk, next, return_address);
   trace_swap_in(next);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);
   context_handoff(this, tk, next);
 }
 
-void Processer::Yield(Task* tk) {
+void Processer::Yield(Task* tk, const void* return_address) {
   // The fast path applies only where Run would pick the local queue's head
   // anyway and have nothing else to do between the two tasks: nobody idle to
   // share work with, no stop pending, not a round where Run polls timers and
@@ -266,10 +269,10 @@ void Processer::Yield(Task* tk) {
   ++tick;
   check_stack_at_switch_out(tk, current_stack_pointer());  // still on tk's stack
   if (trace_on()) [[unlikely]] {
-    HandOffTraced(tk, next);
+    HandOffTraced(tk, next, return_address);
     return;
   }
-  RotateTo(tk, next);
+  RotateTo(tk, next, return_address);
   COSCOPE_PROBE_TASK_STATE(next, TaskState::runnable, probe_moment::running);
   context_handoff(this, tk, next);
 }

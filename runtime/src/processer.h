@@ -123,8 +123,8 @@ class Processer {
   static void SwapOut(Task* tk);
   /// Called on the current task's stack by yield(): switches straight to the
   /// next local task when Run would do just that (see processer.cpp), else
-  /// SwapOut. `tk` stays runnable either way.
-  void Yield(Task* tk);
+  /// SwapOut; tk stays runnable. `return_address`: where tk's yield() returns.
+  void Yield(Task* tk, const void* return_address);
   /// Every kInboxRound-th round the policy looks at the inbox even when the
   /// local queue has work, so a yield on that round goes through Run.
   static constexpr std::uint64_t kInboxRound = 32;
@@ -197,6 +197,10 @@ class Processer {
   ExceptionState thread_exceptions{};  ///< the thread's own while a task runs
   void* eh_globals = nullptr;          ///< the thread's __cxa_eh_globals (context_bind_thread)
   bool draining = false;               ///< ~Scheduler's unwinding pass: stop when empty
+  /// Where the task that handed off last (Yield) returns to from yield():
+  /// the return the CPU's return-address predictor expects of the task it
+  /// handed off to (yield_entry.S). nullptr after a resume from Run.
+  const void* yielder_return = nullptr;
 
   // ---- stall detection (stall_watchdog.h) -----------------------------------
   /// LendState | (switch_count of a reported stall << kReportShift).
@@ -220,8 +224,8 @@ class Processer {
   /// Spins while the watchdog decides; returns watch_word then.
   std::uint64_t WaitNotDeciding() noexcept;
   /// Yield's hand-off to `next`, the front of `local` (processer.cpp).
-  inline void RotateTo(Task* tk, Task* next) noexcept;
-  void HandOffTraced(Task* tk, Task* next);
+  inline void RotateTo(Task* tk, Task* next, const void* return_address) noexcept;
+  void HandOffTraced(Task* tk, Task* next, const void* return_address);
   /// Back in Run after `tk` ran while watch_word was set: takes the queue
   /// back and writes the end of a reported stall.
   void AfterWatched(const Task* tk) noexcept;

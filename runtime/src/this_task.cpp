@@ -9,8 +9,26 @@
 
 #include "processer.h"
 #include "task.h"
+#include "yield_body.h"
 
 namespace co {
+namespace detail {
+
+const void* yield_body(const void* return_address) {
+  Processer* p = Processer::Current();
+  Task* tk = p != nullptr ? p->current : nullptr;
+  if (tk == nullptr) {
+    ::sched_yield();
+    return nullptr;
+  }
+  if (tk->unwind_requested) throw_forced_unwind(tk);
+  p->Yield(tk, return_address);
+  if (tk->unwind_requested) throw_forced_unwind(tk);
+  return tk->processer->yielder_return;
+}
+
+}  // namespace detail
+
 namespace this_task {
 
 TaskId id() noexcept {
@@ -18,17 +36,12 @@ TaskId id() noexcept {
   return tk != nullptr ? tk->id : 0;
 }
 
+// On x86-64 yield() is yield_entry.S, which chooses how to return.
+#if !defined(__x86_64__)
 void yield() {
-  detail::Processer* p = detail::Processer::Current();
-  detail::Task* tk = p != nullptr ? p->current : nullptr;
-  if (tk == nullptr) {
-    ::sched_yield();
-    return;
-  }
-  if (tk->unwind_requested) detail::throw_forced_unwind(tk);
-  p->Yield(tk);
-  if (tk->unwind_requested) detail::throw_forced_unwind(tk);
+  detail::yield_body(__builtin_return_address(0));
 }
+#endif
 
 void sleep_until_ns(std::int64_t deadline_ns) {
   detail::Task* tk = detail::current_task();
