@@ -17,19 +17,27 @@ namespace {
 // Identities of open file descriptions (FdCtx::file_id); 0 is "none".
 std::atomic<std::uint64_t> g_next_file_id{1};
 
-FdCtx* slot(int fd, bool create) noexcept {
+// The first fd of a chunk's range: allocates the chunk (out of line, so that
+// slot(), on every hooked call's path, stays a few instructions).
+__attribute__((noinline, cold)) FdCtx* new_chunk(std::atomic<FdCtx*>& chunk_ref) noexcept {
+  FdCtx* fresh = new (std::nothrow) FdCtx[kFdChunkSize];
+  if (fresh == nullptr) return nullptr;
+  FdCtx* chunk = nullptr;
+  if (!chunk_ref.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
+    delete[] fresh;  // another thread won; `chunk` holds its array
+    return chunk;
+  }
+  return fresh;
+}
+
+inline FdCtx* slot(int fd, bool create) noexcept {
   if (fd < 0 || fd >= kMaxTrackedFd) return nullptr;
   std::atomic<FdCtx*>& chunk_ref = coscope_fd_table.chunks[fd >> kFdChunkBits];
   FdCtx* chunk = chunk_ref.load(std::memory_order_acquire);
-  if (chunk == nullptr) {
+  if (chunk == nullptr) [[unlikely]] {
     if (!create) return nullptr;
-    FdCtx* fresh = new (std::nothrow) FdCtx[kFdChunkSize];
-    if (fresh == nullptr) return nullptr;
-    if (!chunk_ref.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
-      delete[] fresh;  // another thread won; `chunk` holds its array
-    } else {
-      chunk = fresh;
-    }
+    chunk = new_chunk(chunk_ref);
+    if (chunk == nullptr) return nullptr;
   }
   return &chunk[fd & (kFdChunkSize - 1)];
 }

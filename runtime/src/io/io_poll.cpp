@@ -186,10 +186,11 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     if (n != 0) return n;  // ready, or an error such as EFAULT / EINVAL
   }
 
-  // The waiters live here, on the task's stack, for the whole wait.
-  IoWaiter small[4];
+  // The waiters live here, on the task's stack, for the whole wait; only
+  // those in use are constructed (below): one for a one-fd wait, not four.
+  alignas(IoWaiter) unsigned char small[4 * sizeof(IoWaiter)];
   std::unique_ptr<IoWaiter[]> large;
-  IoWaiter* waiters = small;
+  IoWaiter* waiters = reinterpret_cast<IoWaiter*>(small);
   if (nfds > 4) {
     large.reset(new IoWaiter[nfds]);
     waiters = large.get();
@@ -208,8 +209,7 @@ int poll_wait(pollfd* fds, nfds_t nfds, std::int64_t deadline_ns, bool nonblocki
     bool trust_edges = false;
     int edge_answer = -1;  // for ready_now: ask the kernel
     for (nfds_t i = 0; i < nfds; ++i) {
-      IoWaiter& w = waiters[i];
-      w = IoWaiter{};
+      IoWaiter& w = *std::construct_at(&waiters[i]);
       w.fd = fds[i].fd;
       w.events = fds[i].events;
       w.sentry = &sentry;
