@@ -22,6 +22,8 @@
 //   BM_RawFiberSwitch            one round trip A -> B -> A (two jump_fcontext)
 //   BM_RawFiberSwitch_fiber      the same with boost::context::fiber::resume()
 //   BM_YieldRoundTrip            A yields to B, B yields back to A
+//   BM_YieldRoundTrip_OnePlace   (per batch) the same, both tasks yielding from
+//                                one place in one function; see ops_per_iter
 //   BM_SpawnRunExit/batch:N      one task spawned by a driver task, run, ended;
 //                                the driver yields after every N spawns
 //   BM_SpawnRunExit_FromMain     (per batch) 1000 `go`s from the main thread,
@@ -137,6 +139,30 @@ BENCHMARK(BM_YieldRoundTrip)
     ->ArgName("policy")
     ->Arg(static_cast<int>(co::SchedulingPolicyKind::work_stealing))
     ->Arg(static_cast<int>(co::SchedulingPolicyKind::round_robin));
+
+/// Yields until `left` yields have been made, by this task and the others
+/// running this loop: every yield() here returns to the same place.
+__attribute__((noinline)) void yield_while_left(long* left) {
+  while (--*left >= 0) co::this_task::yield();
+}
+
+// In BM_YieldRoundTrip A's loop and B's are different code, so each yield()
+// returns somewhere else than the one before it; here both tasks yield from
+// one place, as tasks running the same function do (docs/performance.md:
+// the CPU's return-address predictor). One iteration = kRounds round trips.
+void BM_YieldRoundTrip_OnePlace(benchmark::State& state) {
+  constexpr long kRounds = 10000;
+  co::Scheduler s;
+  long left = 0;
+  for (auto _ : state) {
+    left = 2 * kRounds;
+    co::spawn([&left] { yield_while_left(&left); }, on(s));
+    co::spawn([&left] { yield_while_left(&left); }, on(s));
+    s.RunUntilNoTask();
+  }
+  state.counters["ops_per_iter"] = kRounds;
+}
+BENCHMARK(BM_YieldRoundTrip_OnePlace);
 
 // ---- 3. spawn + run + exit ---------------------------------------------------
 
@@ -341,6 +367,7 @@ int main(int argc, char** argv) {
         s.ratio_row(out, "yield round trip (work_stealing)", "BM_YieldRoundTrip/policy:1", raw,
                     3.0);
         s.ratio_row(out, "yield round trip (round_robin)", "BM_YieldRoundTrip/policy:0", raw, 3.0);
+        s.row(out, "yield round trip, from one place", "BM_YieldRoundTrip_OnePlace");
         s.target_row(out, "spawn+run+exit, driver batch 1", "BM_SpawnRunExit/batch:1", 0);
         s.target_row(out, "spawn+run+exit, driver batch 64", "BM_SpawnRunExit/batch:64", 150);
         s.target_row(out, "spawn+run+exit, driver batch 1024", "BM_SpawnRunExit/batch:1024", 150);
